@@ -1,0 +1,36 @@
+//! HK ID domain: the OAuth 2.0 / OpenID Connect rules, members, clients and the
+//! traits that storage, signing and the clock implement. Free of HTTP and SQL.
+
+pub mod audit;
+pub mod authorize;
+pub mod client;
+pub mod clock;
+pub mod code;
+pub mod discovery;
+pub mod email;
+pub mod grant;
+pub mod error;
+pub mod keys;
+pub mod kv;
+pub mod login;
+pub mod logout;
+pub mod member;
+pub mod params;
+pub mod password;
+pub mod pkce;
+pub mod provider;
+pub mod refresh;
+pub mod registry;
+pub mod revocation;
+pub mod scope;
+pub mod secret;
+pub mod session;
+pub mod settings;
+pub mod signer;
+pub mod store;
+pub mod token;
+pub mod userinfo;
+
+pub use error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
+pub use provider::Provider;
+pub use settings::ProviderSettings;

@@ -1,0 +1,50 @@
+//! Password login: a generic failure for a wrong e-mail or password, the same
+//! work either way, and a password that stops working after too many failures.
+
+use crate::email::Email;
+use crate::error::CoreError;
+use crate::member::Member;
+use crate::provider::Provider;
+
+/// Longest password we look at (DESIGN: at most 256 characters).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+impl Provider {
+    /// Checks e-mail and password; `None` for any failure, whatever its cause.
+    pub async fn login(&self, email: &str, password: String, ip: Option<String>) -> Result<Option<Member>, CoreError> {
+        let member = match Email::parse(email) {
+            Ok(e) => self.members.find_member_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let usable_hash = member
+            .as_ref()
+            .filter(|m| m.is_active() && m.failed_logins < self.settings.max_failed_logins)
+            .and_then(|m| m.password_hash.clone());
+        let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
+        let candidate = if too_long { None } else { usable_hash };
+        let verdict = self.passwords.verify(password.clone(), candidate).await?;
+        let Some(mut member) = member else {
+            tracing::info!("login.failed");
+            return Ok(None);
+        };
+        if !verdict.ok {
+            let failures = self.members.increment_failed_logins(&member.id).await?;
+            tracing::info!(member_id = %member.id, failures, "login.failed");
+            self.audit_member("login.failed", &member.id, None, ip).await;
+            return Ok(None);
+        }
+        if member.failed_logins > 0 {
+            self.members.reset_failed_logins(&member.id).await?;
+            member.failed_logins = 0;
+        }
+        if verdict.needs_rehash {
+            member.password_hash = Some(self.passwords.hash(password).await?);
+            member.updated_at = self.clock.now();
+            self.members.update_member(&member).await?;
+            tracing::info!(member_id = %member.id, "login.rehashed");
+        }
+        tracing::info!(member_id = %member.id, "login.succeeded");
+        self.audit_member("login.succeeded", &member.id, None, ip).await;
+        Ok(Some(member))
+    }
+}

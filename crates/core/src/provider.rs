@@ -1,0 +1,59 @@
+//! The provider: the stores, signer, hasher and clock the services work with.
+//! Each service lives in its own module as an `impl Provider` block.
+
+use crate::audit::AuditEvent;
+use crate::clock::Clock;
+use crate::error::StoreError;
+use crate::kv::Kv;
+use crate::password::PasswordHasher;
+use crate::settings::ProviderSettings;
+use crate::signer::TokenSigner;
+use crate::store::{AuditStore, ClientStore, KeyStore, MemberStore, RefreshStore};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Provider {
+    pub settings: Arc<ProviderSettings>,
+    pub members: Arc<dyn MemberStore>,
+    pub clients: Arc<dyn ClientStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub refresh: Arc<dyn RefreshStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub kv: Kv,
+    pub signer: Arc<dyn TokenSigner>,
+    pub passwords: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Provider {
+    /// Records an audit event; a failure to record is logged, never shown.
+    pub async fn record(&self, event: AuditEvent) {
+        if let Err(e) = self.audit.insert_event(&event).await {
+            tracing::error!(error = %e, kind = %event.kind, "audit.write_failed");
+        }
+    }
+
+    pub async fn audit_member(&self, kind: &str, member_id: &str, client_id: Option<&str>, ip: Option<String>) {
+        let mut ev = AuditEvent::new(kind, format!("member:{member_id}"), self.clock.now()).member(member_id).ip(ip);
+        if let Some(c) = client_id {
+            ev = ev.client(c);
+        }
+        self.record(ev).await;
+    }
+
+    /// Revokes a refresh-token family and every access token it issued.
+    pub async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        self.mark_family_revoked(family_id).await?;
+        self.refresh.revoke_family(family_id).await?;
+        Ok(())
+    }
+
+    /// The short-lived marker that access tokens of a family check.
+    pub async fn mark_family_revoked(&self, family_id: &str) -> Result<(), StoreError> {
+        self.kv.mark(&format!("family_revoked:{family_id}"), self.settings.refresh_token_ttl).await
+    }
+
+    pub async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
+        self.kv.exists(&format!("family_revoked:{family_id}")).await
+    }
+}

@@ -1,0 +1,78 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662).
+
+use crate::client::Client;
+use crate::error::CoreError;
+use crate::provider::Provider;
+use crate::secret::hash_token;
+use serde_json::{Value, json};
+
+impl Provider {
+    /// RFC 7009 §2.1: revokes a token of the calling client; an unknown or
+    /// foreign token is not an error (§2.2).
+    pub async fn revoke(&self, client: &Client, token: &str) -> Result<(), CoreError> {
+        if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {
+            if let Some(family) = self.refresh.find_family(&rt.family_id).await? {
+                if family.client_id == client.id {
+                    self.revoke_family(&family.id).await?;
+                    self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None).await;
+                }
+            }
+            return Ok(());
+        }
+        if let Ok((claims, _)) = self.signer.verify(token) {
+            let owner = claims.get("client_id").and_then(Value::as_str);
+            let jti = claims.get("jti").and_then(Value::as_str);
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+            let left = exp - self.clock.now();
+            if let (Some(owner), Some(jti), true) = (owner, jti, left > 0) {
+                if owner == client.id {
+                    self.kv.mark(&format!("jti_revoked:{jti}"), left).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662 §2.2: `{"active": false}` for anything not currently valid.
+    pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, CoreError> {
+        let inactive = json!({ "active": false });
+        if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {
+            let Some(family) = self.refresh.find_family(&rt.family_id).await? else {
+                return Ok(inactive);
+            };
+            let live = !rt.spent
+                && !family.revoked
+                && rt.expires_at > self.clock.now()
+                && family.client_id == client.id
+                && !self.is_family_revoked(&family.id).await?;
+            if !live {
+                return Ok(inactive);
+            }
+            return Ok(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "scope": family.scope,
+                "client_id": family.client_id,
+                "sub": family.member_id,
+                "iss": self.settings.issuer,
+                "iat": rt.created_at,
+                "exp": rt.expires_at,
+            }));
+        }
+        match self.validate_access_token(token).await {
+            Ok(claims) => {
+                let mut out = serde_json::Map::new();
+                out.insert("active".into(), json!(true));
+                out.insert("token_type".into(), json!("Bearer"));
+                for k in ["scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time"] {
+                    if let Some(v) = claims.get(k) {
+                        out.insert(k.into(), v.clone());
+                    }
+                }
+                Ok(Value::Object(out))
+            }
+            Err(CoreError::OAuth(_)) => Ok(inactive),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Durable stores, one trait per capability. Implemented on sea-orm in `store-sql`.
+
+use crate::audit::AuditEvent;
+use crate::client::Client;
+use crate::error::StoreError;
+use crate::keys::StoredKey;
+use crate::member::Member;
+use crate::refresh::{RefreshFamily, RefreshToken};
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    /// `StoreError::Conflict` when the e-mail is taken.
+    async fn insert_member(&self, member: &Member) -> Result<(), StoreError>;
+    async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError>;
+    async fn find_member_by_email(&self, email: &str) -> Result<Option<Member>, StoreError>;
+    async fn update_member(&self, member: &Member) -> Result<(), StoreError>;
+    /// Adds one to the failure count and returns the new count.
+    async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError>;
+    async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
+    async fn delete_member(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Keys still published at `now`: not retired, or retired less than
+    /// `grace` seconds ago.
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Marks every key still signing as retiring after `at`.
+    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError>;
+    /// Removes keys whose tokens have all expired.
+    async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError>;
+    /// A named server secret (e.g. the CSRF key), created with `value` if absent.
+    async fn get_or_create_secret(&self, name: &str, value: &str) -> Result<String, StoreError>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    async fn insert_family(&self, family: &RefreshFamily) -> Result<(), StoreError>;
+    async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Returns true if the family was live and is now revoked.
+    async fn revoke_family(&self, id: &str) -> Result<bool, StoreError>;
+    /// Revokes the member's families; returns their ids.
+    async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Revokes families tied to an SSO session and not granted `offline_access`.
+    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
+    async fn insert_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Marks the token spent if it was not; false if it already was (a reuse).
+    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Cleans up tokens and families that expired before `now`.
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn insert_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    async fn list_events(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Health of the durable store, for `/readyz`.
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,173 @@
+//! Wiring: stores chosen once from the settings, keys loaded, the router
+//! built, background upkeep started.
+
+use crate::settings::Settings;
+use anyhow::Context;
+use hk_idp_core::clock::{Clock, SystemClock};
+use hk_idp_core::keys::SigningAlg;
+use hk_idp_core::kv::{Kv, KvStore};
+use hk_idp_core::password::{Argon2Settings, PasswordHasher};
+use hk_idp_core::secret::random_token;
+use hk_idp_core::store::KeyStore;
+use hk_idp_core::{Provider, ProviderSettings};
+use hk_idp_jose::KeyRing;
+use hk_idp_store_kv::{MemoryStore, RedisStore};
+use hk_idp_store_sql::SqlStore;
+use hk_idp_web::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Everything the commands need: the durable store, the key ring, the provider.
+pub struct Services {
+    pub sql: SqlStore,
+    pub keyring: Arc<KeyRing>,
+    pub provider: Provider,
+}
+
+impl Services {
+    /// Connects and migrates the database, opens the short-lived store and
+    /// loads (or first creates) the signing keys.
+    pub async fn open(settings: &Settings, issuer: &str) -> anyhow::Result<Self> {
+        let sql = SqlStore::connect(&settings.database.url.0).await.context("database (database.url)")?;
+        sql.migrate().await.context("database migrations")?;
+        let kv: Arc<dyn KvStore> = if settings.redis.url.0.is_empty() {
+            Arc::new(MemoryStore::new())
+        } else {
+            Arc::new(RedisStore::connect(&settings.redis.url.0, &settings.redis.key_prefix).await.context("redis (redis.url)")?)
+        };
+        let keyring = Arc::new(KeyRing::new(settings.key_encryption_key()?)?);
+        let p = &settings.passwords;
+        let passwords = PasswordHasher::new(Argon2Settings {
+            memory_kib: p.argon2_memory_kib,
+            iterations: p.argon2_iterations,
+            parallelism: p.argon2_parallelism,
+            max_concurrent: p.max_concurrent as usize,
+        })?;
+        let t = &settings.tokens;
+        let mut ps = ProviderSettings::for_issuer(issuer);
+        ps.code_ttl = i64::from(t.code_ttl);
+        ps.access_token_ttl = i64::from(t.access_token_ttl);
+        ps.id_token_ttl = i64::from(t.id_token_ttl);
+        ps.refresh_token_ttl = i64::from(t.refresh_token_ttl);
+        ps.access_token_alg = SigningAlg::parse(&t.access_token_alg).unwrap_or(SigningAlg::ES256);
+        if !t.default_audience.is_empty() {
+            ps.default_audience = t.default_audience.clone();
+        }
+        ps.session_ttl = i64::from(settings.session.ttl);
+        ps.login_request_ttl = i64::from(settings.session.login_request_ttl);
+        ps.max_failed_logins = p.max_failed_logins as i32;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), ps.max_token_lifetime()).await?;
+        let store = Arc::new(sql.clone());
+        let provider = Provider {
+            settings: Arc::new(ps),
+            members: store.clone(),
+            clients: store.clone(),
+            keys: store.clone(),
+            refresh: store.clone(),
+            audit: store,
+            kv: Kv(kv),
+            signer: keyring.clone(),
+            passwords,
+            clock,
+        };
+        Ok(Self { sql, keyring, provider })
+    }
+
+    /// Reloads the published keys (after a rotation by any node) and drops expired ones.
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        let p = &self.provider;
+        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), p.settings.max_token_lifetime()).await?;
+        Ok(())
+    }
+}
+
+/// A bound, ready server.
+pub struct App {
+    pub services: Arc<Services>,
+    pub state: AppState,
+    listener: TcpListener,
+    reload_interval: Duration,
+}
+
+impl App {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (server.listen, IDP_LISTEN)", settings.server.listen))?;
+        let addr = listener.local_addr()?;
+        let issuer = if settings.server.issuer.is_empty() {
+            format!("http://{addr}")
+        } else {
+            settings.server.issuer.trim_end_matches('/').to_owned()
+        };
+        let services = Arc::new(Services::open(settings, &issuer).await?);
+        let csrf_key = services.sql.get_or_create_secret("csrf", &random_token(32)).await?;
+        let state = AppState::new(services.provider.clone(), csrf_key.into_bytes(), Arc::new(services.sql.clone()));
+        Ok(Self { services, state, listener, reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.state.provider.settings.issuer
+    }
+
+    /// Serves until `shutdown` resolves, with background upkeep alongside.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
+        let router = hk_idp_web::app(self.state);
+        tracing::info!(addr = %self.listener.local_addr()?, "server.started");
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        upkeep.abort();
+        result.context("server failed")
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Key reloads and clean-up of expired rows, so cost does not grow with history.
+async fn upkeep(services: Arc<Services>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = services.reload_keys().await {
+            tracing::error!(error = %e, "keys.reload_failed");
+        }
+        let now = services.provider.clock.now();
+        match hk_idp_core::store::RefreshStore::delete_expired(&services.sql, now).await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "cleanup.refresh_tokens"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cleanup.failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("server.stopping");
+}

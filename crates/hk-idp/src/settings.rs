@@ -1,0 +1,276 @@
+//! Layered configuration: `config/default.toml` (embedded), the file named by
+//! `IDP_CONFIG`, then `IDP_*` variables. Parsed once into typed settings;
+//! an invalid value stops start-up with a message naming the setting.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The contract's flat variable names and the settings they set.
+const ENV_NAMES: [(&str, &str); 7] = [
+    ("LISTEN", "server.listen"),
+    ("ISSUER", "server.issuer"),
+    ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "redis.url"),
+    ("SMTP_URL", "mail.smtp_url"),
+    ("MAIL_FROM", "mail.from"),
+    ("ADMIN_TOKEN", "admin.token"),
+];
+
+/// A secret: never printed.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub redis: Redis,
+    pub mail: Mail,
+    pub admin: Admin,
+    pub tokens: Tokens,
+    pub session: Session,
+    pub passwords: Passwords,
+    pub keys: Keys,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    pub url: Secret,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub smtp_url: Secret,
+    pub from: String,
+    pub outbox_dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tokens {
+    pub code_ttl: u32,
+    pub access_token_ttl: u32,
+    pub id_token_ttl: u32,
+    pub refresh_token_ttl: u32,
+    pub access_token_alg: String,
+    pub default_audience: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    pub ttl: u32,
+    pub login_request_ttl: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passwords {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub max_concurrent: u32,
+    pub min_length: u32,
+    pub max_failed_logins: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    pub encryption_key: Secret,
+    pub reload_interval: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration: setting {setting}: {reason}")]
+    Invalid { setting: &'static str, reason: String },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid { setting, reason: reason.into() }
+}
+
+impl Settings {
+    /// Defaults, then `IDP_CONFIG`, then the environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::from_figment(Self::figment())
+    }
+
+    /// The layers, for callers (tests, `demo`) that add their own on top.
+    pub fn figment() -> Figment {
+        let mut fig = Figment::from(Toml::string(DEFAULTS));
+        if let Ok(path) = std::env::var("IDP_CONFIG") {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let env = Env::prefixed("IDP_").ignore(&["config"]).map(|key| {
+            let upper = key.as_str().to_ascii_uppercase();
+            match ENV_NAMES.iter().find(|(name, _)| *name == upper) {
+                Some((_, path)) => (*path).into(),
+                None => key.as_str().replace("__", ".").into(),
+            }
+        });
+        fig.merge(env)
+    }
+
+    pub fn from_figment(fig: Figment) -> Result<Self, SettingsError> {
+        let s: Settings = fig.extract().map_err(|e| SettingsError::Load(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if !self.server.issuer.is_empty() {
+            let url = url::Url::parse(&self.server.issuer).map_err(|e| invalid("server.issuer (IDP_ISSUER)", e.to_string()))?;
+            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+                return Err(invalid("server.issuer (IDP_ISSUER)", "must be an http(s) URL without query or fragment"));
+            }
+        }
+        let db = &self.database.url.0;
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(invalid("database.url (IDP_DATABASE_URL)", "must start with sqlite:// or postgres://"));
+        }
+        let redis = &self.redis.url.0;
+        if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(invalid("redis.url (IDP_REDIS_URL)", "must start with redis:// or rediss://"));
+        }
+        let smtp = &self.mail.smtp_url.0;
+        if !smtp.is_empty() && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+            return Err(invalid("mail.smtp_url (IDP_SMTP_URL)", "must start with smtp:// or smtps://"));
+        }
+        if hk_idp_core::keys::SigningAlg::parse(&self.tokens.access_token_alg).is_none() {
+            return Err(invalid("tokens.access_token_alg", "must be RS256, ES256 or EdDSA"));
+        }
+        if self.tokens.code_ttl == 0 || self.tokens.code_ttl > 60 {
+            return Err(invalid("tokens.code_ttl", "must be between 1 and 60 seconds"));
+        }
+        for (name, v) in [
+            ("tokens.access_token_ttl", self.tokens.access_token_ttl),
+            ("tokens.id_token_ttl", self.tokens.id_token_ttl),
+            ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
+            ("session.ttl", self.session.ttl),
+            ("session.login_request_ttl", self.session.login_request_ttl),
+            ("keys.reload_interval", self.keys.reload_interval),
+            ("passwords.max_concurrent", self.passwords.max_concurrent),
+            ("passwords.max_failed_logins", self.passwords.max_failed_logins),
+        ] {
+            if v == 0 {
+                return Err(SettingsError::Invalid { setting: name, reason: "must be greater than 0".into() });
+            }
+        }
+        let p = &self.passwords;
+        if p.argon2_memory_kib < 19456 || p.argon2_iterations < 2 || p.argon2_parallelism < 1 {
+            return Err(invalid("passwords.argon2_*", "below OWASP's minimum (m=19456 KiB, t=2, p=1)"));
+        }
+        if !(8..=256).contains(&p.min_length) {
+            return Err(invalid("passwords.min_length", "must be between 8 and 256"));
+        }
+        self.key_encryption_key()?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "must be text or json"));
+        }
+        Ok(())
+    }
+
+    /// The decoded key-encryption key, if one is set.
+    pub fn key_encryption_key(&self) -> Result<Option<Vec<u8>>, SettingsError> {
+        use base64::Engine;
+        let raw = &self.keys.encryption_key.0;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .map_err(|_| invalid("keys.encryption_key", "must be base64"))?;
+        if bytes.len() != 32 {
+            return Err(invalid("keys.encryption_key", "must be 32 bytes"));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// `IDP_*` variables that set nothing: warned about at start.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("IDP_") && k != "IDP_CONFIG")
+            .filter(|k| {
+                let rest = &k[4..];
+                !ENV_NAMES.iter().any(|(n, _)| *n == rest) && !rest.contains("__")
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::from_figment(Figment::from(Toml::string(DEFAULTS))).unwrap();
+        assert_eq!(s.server.listen.port(), 8080);
+        assert_eq!(s.tokens.access_token_alg, "ES256");
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("tokens.access_token_alg", "HS256"));
+        let e = Settings::from_figment(fig).unwrap_err().to_string();
+        assert!(e.contains("tokens.access_token_alg"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.listen", "nowhere"));
+        let e = Settings::from_figment(fig).unwrap_err().to_string();
+        assert!(e.contains("listen"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.nonsense", 1));
+        assert!(Settings::from_figment(fig).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret("hunter2".into())), "***");
+    }
+}

@@ -1,0 +1,79 @@
+//! `KeyStore` on `signing_keys` and `server_secrets`.
+
+use crate::entity::{server_secret, signing_key};
+use crate::{SqlStore, db_error};
+use async_trait::async_trait;
+use hk_idp_core::error::StoreError;
+use hk_idp_core::keys::{SigningAlg, StoredKey};
+use hk_idp_core::store::KeyStore;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        let m = signing_key::Model {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_owned(),
+            private_key: key.private_key.clone(),
+            created_at: key.created_at,
+            retire_after: key.retire_after,
+        };
+        signing_key::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = signing_key::Entity::find()
+            .order_by_asc(signing_key::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        rows.into_iter()
+            .map(|m| {
+                Ok(StoredKey {
+                    alg: SigningAlg::parse(&m.alg).ok_or_else(|| StoreError::Backend(format!("key {}: bad alg", m.kid)))?,
+                    kid: m.kid,
+                    private_key: m.private_key,
+                    created_at: m.created_at,
+                    retire_after: m.retire_after,
+                })
+            })
+            .collect()
+    }
+
+    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError> {
+        let r = signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::RetireAfter, Expr::value(at))
+            .filter(signing_key::Column::RetireAfter.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(r.rows_affected)
+    }
+
+    async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError> {
+        let r = signing_key::Entity::delete_many()
+            .filter(signing_key::Column::RetireAfter.lt(at))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(r.rows_affected)
+    }
+
+    async fn get_or_create_secret(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        // Insert-or-keep, then read: of nodes starting together, the first value wins for all.
+        let m = server_secret::Model { name: name.to_owned(), value: value.to_owned() };
+        server_secret::Entity::insert(m.into_active_model())
+            .on_conflict_do_nothing_on([server_secret::Column::Name])
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        server_secret::Entity::find_by_id(name.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(|m| m.value)
+            .ok_or(StoreError::NotFound)
+    }
+}

@@ -1,0 +1,66 @@
+//! Durable stores on sea-orm: members, clients, signing keys, refresh-token
+//! families and audit events, on SQLite (the embedded default) and PostgreSQL.
+
+mod audit;
+mod client;
+mod entity;
+mod error;
+mod key;
+mod member;
+mod refresh;
+
+use hk_idp_core::error::StoreError;
+use hk_idp_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use std::time::Duration;
+
+pub use error::db_error;
+
+/// All durable stores over one connection pool.
+#[derive(Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://…` or `postgres://…`. For SQLite the file's folder is created.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await.map_err(db_error)?;
+        if url.starts_with("sqlite") {
+            // WAL lets readers proceed while one writer writes; wait instead of failing on a lock.
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA synchronous=NORMAL"] {
+                db.execute_unprepared(pragma).await.map_err(db_error)?;
+            }
+        }
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await.map_err(db_error)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(db_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl hk_idp_core::store::Health for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        SqlStore::ping(self).await
+    }
+}

@@ -1,0 +1,91 @@
+//! `MemberStore` on the `members` table.
+
+use crate::entity::member::{ActiveModel, Column, Entity, Model};
+use crate::{SqlStore, db_error};
+use async_trait::async_trait;
+use hk_idp_core::email::Email;
+use hk_idp_core::error::StoreError;
+use hk_idp_core::member::{Member, MemberStatus};
+use hk_idp_core::store::MemberStore;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+
+fn to_core(m: Model) -> Member {
+    Member {
+        id: m.id,
+        email: Email::new_unchecked(m.email),
+        name: m.name,
+        org_number: m.org_number,
+        org_name: m.org_name,
+        password_hash: m.password_hash,
+        status: MemberStatus::parse(&m.status).unwrap_or(MemberStatus::Disabled),
+        failed_logins: m.failed_logins,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn to_model(m: &Member) -> Model {
+    Model {
+        id: m.id.clone(),
+        email: m.email.as_str().to_owned(),
+        name: m.name.clone(),
+        org_number: m.org_number.clone(),
+        org_name: m.org_name.clone(),
+        password_hash: m.password_hash.clone(),
+        status: m.status.as_str().to_owned(),
+        failed_logins: m.failed_logins,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+#[async_trait]
+impl MemberStore for SqlStore {
+    async fn insert_member(&self, member: &Member) -> Result<(), StoreError> {
+        Entity::insert(to_model(member).into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError> {
+        Ok(Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?.map(to_core))
+    }
+
+    async fn find_member_by_email(&self, email: &str) -> Result<Option<Member>, StoreError> {
+        let found = Entity::find().filter(Column::Email.eq(email.to_lowercase())).one(&self.db).await;
+        Ok(found.map_err(db_error)?.map(to_core))
+    }
+
+    async fn update_member(&self, member: &Member) -> Result<(), StoreError> {
+        let mut am: ActiveModel = to_model(member).into_active_model();
+        am = am.reset_all();
+        am.update(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError> {
+        Entity::update_many()
+            .col_expr(Column::FailedLogins, Expr::col(Column::FailedLogins).add(1))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        let m = Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?;
+        Ok(m.map_or(0, |m| m.failed_logins))
+    }
+
+    async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError> {
+        Entity::update_many()
+            .col_expr(Column::FailedLogins, Expr::value(0))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn delete_member(&self, id: &str) -> Result<bool, StoreError> {
+        let r = Entity::delete_by_id(id.to_owned()).exec(&self.db).await.map_err(db_error)?;
+        Ok(r.rows_affected > 0)
+    }
+}

@@ -1,0 +1,126 @@
+//! `RefreshStore` on `refresh_families` and `refresh_tokens`.
+
+use crate::entity::{refresh_family as fam, refresh_token as tok};
+use crate::{SqlStore, db_error};
+use async_trait::async_trait;
+use hk_idp_core::error::StoreError;
+use hk_idp_core::refresh::{RefreshFamily, RefreshToken};
+use hk_idp_core::store::RefreshStore;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+
+fn family_to_core(m: fam::Model) -> RefreshFamily {
+    RefreshFamily {
+        id: m.id,
+        client_id: m.client_id,
+        member_id: m.member_id,
+        scope: m.scope,
+        sid: m.sid,
+        auth_time: m.auth_time,
+        offline: m.offline,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        revoked: m.revoked,
+    }
+}
+
+impl SqlStore {
+    /// Revokes the live families matching `cond`; returns their ids.
+    async fn revoke_where(&self, cond: Condition) -> Result<Vec<String>, StoreError> {
+        let cond = cond.add(fam::Column::Revoked.eq(false));
+        let ids: Vec<String> = fam::Entity::find()
+            .select_only()
+            .column(fam::Column::Id)
+            .filter(cond.clone())
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        if !ids.is_empty() {
+            fam::Entity::update_many()
+                .col_expr(fam::Column::Revoked, Expr::value(true))
+                .filter(fam::Column::Id.is_in(ids.clone()))
+                .exec(&self.db)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl RefreshStore for SqlStore {
+    async fn insert_family(&self, f: &RefreshFamily) -> Result<(), StoreError> {
+        let m = fam::Model {
+            id: f.id.clone(),
+            client_id: f.client_id.clone(),
+            member_id: f.member_id.clone(),
+            scope: f.scope.clone(),
+            sid: f.sid.clone(),
+            auth_time: f.auth_time,
+            offline: f.offline,
+            created_at: f.created_at,
+            expires_at: f.expires_at,
+            revoked: f.revoked,
+        };
+        fam::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        Ok(fam::Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?.map(family_to_core))
+    }
+
+    async fn revoke_family(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(!self.revoke_where(Condition::all().add(fam::Column::Id.eq(id))).await?.is_empty())
+    }
+
+    async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError> {
+        self.revoke_where(Condition::all().add(fam::Column::MemberId.eq(member_id))).await
+    }
+
+    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        self.revoke_where(Condition::all().add(fam::Column::Sid.eq(sid)).add(fam::Column::Offline.eq(false))).await
+    }
+
+    async fn insert_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
+        let m = tok::Model {
+            hash: t.hash.clone(),
+            family_id: t.family_id.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            spent: t.spent,
+        };
+        tok::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+        let m = tok::Entity::find_by_id(hash.to_owned()).one(&self.db).await.map_err(db_error)?;
+        Ok(m.map(|m| RefreshToken {
+            hash: m.hash,
+            family_id: m.family_id,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            spent: m.spent,
+        }))
+    }
+
+    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError> {
+        // One conditional update: of two concurrent refreshes, one sees a row change.
+        let r = tok::Entity::update_many()
+            .col_expr(tok::Column::Spent, Expr::value(true))
+            .filter(tok::Column::Hash.eq(hash))
+            .filter(tok::Column::Spent.eq(false))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(r.rows_affected == 1)
+    }
+
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let t = tok::Entity::delete_many().filter(tok::Column::ExpiresAt.lt(now)).exec(&self.db).await.map_err(db_error)?;
+        let f = fam::Entity::delete_many().filter(fam::Column::ExpiresAt.lt(now)).exec(&self.db).await.map_err(db_error)?;
+        Ok(t.rows_affected + f.rows_affected)
+    }
+}

@@ -1,0 +1,121 @@
+//! The one place errors become responses. Protocol and admin endpoints answer
+//! in the OAuth error JSON; internal causes are logged here, never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hk_idp_core::error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
+use serde_json::json;
+
+/// An error on a JSON endpoint.
+#[derive(Debug)]
+pub struct ApiError(pub CoreError);
+
+impl<E: Into<CoreError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ApiError {
+    pub fn oauth(code: OAuthErrorCode, description: impl Into<String>) -> Self {
+        ApiError(CoreError::OAuth(OAuthError::new(code, description)))
+    }
+}
+
+fn body(code: OAuthErrorCode, description: &str) -> Json<serde_json::Value> {
+    Json(json!({ "error": code.as_str(), "error_description": description }))
+}
+
+fn bearer_challenge(code: OAuthErrorCode, description: &str) -> HeaderValue {
+    let d = description.replace(['"', '\\'], "");
+    HeaderValue::from_str(&format!("Bearer realm=\"hk-idp\", error=\"{code}\", error_description=\"{d}\""))
+        .unwrap_or(HeaderValue::from_static("Bearer realm=\"hk-idp\""))
+}
+
+/// Logs an internal failure once, with its cause chain.
+pub fn log_internal(e: &CoreError) {
+    let mut causes = String::new();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        causes.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    tracing::error!(error = %e, causes = %causes, "request.failed");
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match &self.0 {
+            CoreError::OAuth(e) => {
+                let status = match e.code {
+                    OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+                    OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+                    OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+                    OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                (status, e.code, e.description.clone())
+            }
+            CoreError::EmailExists => (StatusCode::CONFLICT, OAuthErrorCode::InvalidRequest, "e-mail address already registered".into()),
+            CoreError::NotFound => (StatusCode::NOT_FOUND, OAuthErrorCode::InvalidRequest, "not found".into()),
+            CoreError::Invalid(d) => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest, d.clone()),
+            CoreError::Store(StoreError::Backend(_)) => {
+                log_internal(&self.0);
+                (StatusCode::SERVICE_UNAVAILABLE, OAuthErrorCode::TemporarilyUnavailable, "try again later".into())
+            }
+            other => {
+                log_internal(other);
+                (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError, "internal error".into())
+            }
+        };
+        let mut resp = (status, body(code, &description)).into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match code {
+            // RFC 6749 §5.2: 401 for invalid_client carries a challenge.
+            OAuthErrorCode::InvalidClient => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"hk-idp\""));
+            }
+            // RFC 6750 §3.
+            OAuthErrorCode::InvalidToken | OAuthErrorCode::InsufficientScope => {
+                headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(code, &description));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// An error on a hosted page: rendered as a Norwegian page.
+#[derive(Debug)]
+pub enum PageError {
+    /// The request cannot be trusted or understood (unknown client, bad redirect URI, bad input).
+    BadRequest(String),
+    /// The step expired or its request is gone.
+    Expired,
+    Internal(CoreError),
+}
+
+impl<E: Into<CoreError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, page) = match &self {
+            PageError::BadRequest(detail) => {
+                tracing::info!(detail = %detail, "page.bad_request");
+                (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::bad_request(detail))
+            }
+            PageError::Expired => (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::expired()),
+            PageError::Internal(e) => {
+                log_internal(e);
+                (StatusCode::INTERNAL_SERVER_ERROR, crate::pages::ErrorPage::internal())
+            }
+        };
+        crate::pages::render(status, &page)
+    }
+}

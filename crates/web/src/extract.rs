@@ -1,0 +1,145 @@
+//! Extractors: request parameters (query or form), client authentication
+//! (RFC 6749 §2.3.1), bearer tokens (RFC 6750 §2) and the client address.
+
+use crate::error::{ApiError, PageError};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hk_idp_core::client::AuthMethod;
+use hk_idp_core::error::{OAuthError, OAuthErrorCode};
+use hk_idp_core::grant::ClientCredentials;
+use hk_idp_core::params::Params;
+use std::net::SocketAddr;
+
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Parameters of a request: the query for GET, the form body for POST.
+async fn read_params(req: Request) -> Result<(Params, HeaderMap), OAuthError> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        let q = req.uri().query().unwrap_or("").as_bytes().to_vec();
+        return Ok((Params::new(pairs(&q)), req.headers().clone()));
+    }
+    let headers = req.headers().clone();
+    if !is_form(&headers) {
+        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    let bytes = Bytes::from_request(req, &())
+        .await
+        .map_err(|_| OAuthError::invalid_request("the request body is too large or unreadable"))?;
+    Ok((Params::new(pairs(&bytes)), headers))
+}
+
+/// Parameters for a protocol endpoint; errors in the OAuth JSON format.
+pub struct OAuthParams(pub Params, pub HeaderMap);
+
+impl<S: Send + Sync> FromRequest<S> for OAuthParams {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let (p, h) = read_params(req).await?;
+        Ok(Self(p, h))
+    }
+}
+
+/// Parameters for a page; errors as a page.
+pub struct PageParams(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for PageParams {
+    type Rejection = PageError;
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        read_params(req).await.map(|(p, _)| Self(p)).map_err(|e| PageError::BadRequest(e.description))
+    }
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64.
+fn basic_credentials(value: &str) -> Result<(String, String), OAuthError> {
+    let bad = || OAuthError::invalid_client("malformed Basic credentials");
+    let encoded = value.get(6..).ok_or_else(bad)?.trim();
+    let decoded = STANDARD.decode(encoded).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned()).map_err(|_| bad())
+    };
+    Ok((unescape(id)?, unescape(secret)?))
+}
+
+/// How the client authenticated: Basic header, form secret, or none (public client).
+pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCredentials, ApiError> {
+    let form_id = p.get("client_id")?;
+    let form_secret = p.get("client_secret")?;
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let auth = auth.to_str().map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?;
+        if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") {
+            // RFC 6749 §2.3: one method per request.
+            if form_secret.is_some() {
+                return Err(OAuthError::invalid_request("use one client authentication method").into());
+            }
+            let (id, secret) = basic_credentials(auth)?;
+            if form_id.is_some_and(|f| f != id) {
+                return Err(OAuthError::invalid_request("client_id does not match the Authorization header").into());
+            }
+            return Ok(ClientCredentials { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic });
+        }
+        return Err(OAuthError::invalid_client("unsupported authentication scheme").into());
+    }
+    let id = form_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    Ok(match form_secret {
+        Some(s) => ClientCredentials { client_id: id.to_owned(), secret: Some(s.to_owned()), method: AuthMethod::ClientSecretPost },
+        None => ClientCredentials { client_id: id.to_owned(), secret: None, method: AuthMethod::None },
+    })
+}
+
+/// RFC 6750 §2.1/§2.2: the bearer token from the header or the form, not both.
+pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError> {
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        Some(v) => {
+            let v = v.to_str().map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
+            match v.get(..7) {
+                Some(s) if s.eq_ignore_ascii_case("bearer ") => Some(v[7..].trim().to_owned()),
+                _ => return Err(OAuthError::invalid_token("the Authorization scheme must be Bearer").into()),
+            }
+        }
+        None => None,
+    };
+    let from_form = p.get("access_token")?.map(str::to_owned);
+    match (from_header, from_form) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the token in one place only").into()),
+        (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
+        _ => Err(ApiError::oauth(OAuthErrorCode::InvalidToken, "no access token")),
+    }
+}
+
+/// The peer address of the connection.
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basic_credentials;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        // "my%20client:s%3Acret+x" → ("my client", "s:cret x")
+        let v = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my%20client:s%3Acret+x"));
+        assert_eq!(basic_credentials(&v).ok(), Some(("my client".into(), "s:cret x".into())));
+        assert!(basic_credentials("Basic !!!").is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Liveness, readiness and the metrics endpoint.
+
+use crate::metrics::show_metrics;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(show_metrics))
+}
+
+/// Ready when the database (and the short-lived store) answer.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let db = state.database.ping().await;
+    let kv = state.provider.kv.0.ping().await;
+    if let Err(e) = &db {
+        tracing::warn!(error = %e, "readyz.database_down");
+    }
+    if let Err(e) = &kv {
+        tracing::warn!(error = %e, "readyz.store_down");
+    }
+    let status = if db.is_ok() && kv.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let word = |ok: bool| if ok { "ok" } else { "down" };
+    (status, Json(json!({ "database": word(db.is_ok()), "store": word(kv.is_ok()) })))
+}

@@ -1,0 +1,35 @@
+//! HK ID's HTTP layer (axum 0.8): the protocol endpoints, the hosted pages,
+//! health and metrics. Handlers extract, call one provider service, respond.
+
+pub mod error;
+mod extract;
+mod health;
+pub mod metrics;
+mod oauth;
+mod observe;
+mod pages;
+mod session_cookie;
+pub mod state;
+
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+
+/// Largest request body any endpoint accepts.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The whole application. Middleware order, outermost first: observe (request
+/// id, span, metrics: sees every response, errors included), security headers,
+/// body limit.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(oauth::router())
+        .merge(pages::router())
+        .merge(health::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(observe::security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
+        .with_state(state)
+}

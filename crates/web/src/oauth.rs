@@ -1,0 +1,24 @@
+//! Protocol endpoints: discovery, JWKS, authorization, token, userinfo,
+//! revocation and introspection. Paths come from `core::discovery::paths`.
+
+mod authorize;
+mod discovery;
+mod introspect;
+mod token;
+mod userinfo;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+use hk_idp_core::discovery::paths;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::show_discovery))
+        .route(paths::JWKS, get(discovery::show_jwks))
+        .route(paths::AUTHORIZE, get(authorize::authorize).post(authorize::authorize))
+        .route(paths::TOKEN, post(token::token))
+        .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(paths::REVOKE, post(introspect::revoke))
+        .route(paths::INTROSPECT, post(introspect::introspect))
+}

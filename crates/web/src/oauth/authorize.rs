@@ -1,0 +1,23 @@
+//! The authorization endpoint (OIDC Core §3.1.2): GET and POST.
+
+use crate::error::PageError;
+use crate::extract::PageParams;
+use crate::session_cookie::session_id;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use hk_idp_core::authorize::{AuthorizeError, AuthorizeOutcome};
+
+pub async fn authorize(State(state): State<AppState>, jar: CookieJar, PageParams(params): PageParams) -> Result<Response, PageError> {
+    let p = &state.provider;
+    let session = p.find_session(session_id(&jar).as_deref()).await?;
+    match p.authorize(&params, session).await {
+        Ok(AuthorizeOutcome::Redirect(url)) => Ok(Redirect::to(&url).into_response()),
+        Ok(AuthorizeOutcome::Login { request_id, .. }) => {
+            Ok(Redirect::to(&format!("/login?req={request_id}")).into_response())
+        }
+        Err(AuthorizeError::Page(e)) => Err(PageError::BadRequest(e.description)),
+        Err(AuthorizeError::Core(e)) => Err(PageError::Internal(e)),
+    }
+}

@@ -1,0 +1,29 @@
+//! What every handler reaches through axum's `State`.
+
+use crate::metrics::Metrics;
+use hk_idp_core::Provider;
+use hk_idp_core::store::Health;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub provider: Provider,
+    /// Discovery document, rendered once at start.
+    pub discovery: Arc<[u8]>,
+    /// HMAC key for CSRF tokens, shared by all nodes.
+    pub csrf_key: Arc<[u8]>,
+    pub metrics: Arc<Metrics>,
+    pub database: Arc<dyn Health>,
+}
+
+impl AppState {
+    pub fn new(provider: Provider, csrf_key: Vec<u8>, database: Arc<dyn Health>) -> Self {
+        let doc = hk_idp_core::discovery::metadata(&provider.settings);
+        let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&doc).unwrap_or_default());
+        Self { provider, discovery, csrf_key: Arc::from(csrf_key), metrics: Arc::new(Metrics::new()), database }
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.provider.settings.is_https()
+    }
+}

@@ -1,0 +1,27 @@
+//! Database migrations, one file per change, never edited after merge. The
+//! same set serves SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_members;
+mod m20261125_000002_create_clients;
+mod m20261125_000003_create_signing_keys;
+mod m20261125_000004_create_server_secrets;
+mod m20261125_000005_create_refresh_tokens;
+mod m20261125_000006_create_audit_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_members::Migration),
+            Box::new(m20261125_000002_create_clients::Migration),
+            Box::new(m20261125_000003_create_signing_keys::Migration),
+            Box::new(m20261125_000004_create_server_secrets::Migration),
+            Box::new(m20261125_000005_create_refresh_tokens::Migration),
+            Box::new(m20261125_000006_create_audit_events::Migration),
+        ]
+    }
+}
