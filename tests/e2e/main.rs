@@ -1,0 +1,18 @@
+//! HK ID end to end: the real server on a random port, driven over real HTTP
+//! by the `openidconnect` crate and by plain requests, on SQLite with the
+//! in-process store and on PostgreSQL with Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod authorize;
+mod bad_input;
+mod config;
+mod flow;
+mod kv_contract;
+mod logout;
+mod ops;
+mod rp;
+mod store_contract;
+mod token;
