@@ -248,19 +248,24 @@ impl TestApp {
 
     /// Shows the login page at `login_path`, submits it, returns the redirect.
     pub async fn submit_login(&self, browser: &reqwest::Client, login_path: &str, email: &str, password: &str) -> String {
+        let resp = self.post_login(browser, login_path, email, password).await;
+        assert_eq!(resp.status(), 303, "login should redirect");
+        location(&resp)
+    }
+
+    /// Shows the login page at `login_path` and submits it; returns the raw response.
+    pub async fn post_login(&self, browser: &reqwest::Client, login_path: &str, email: &str, password: &str) -> reqwest::Response {
         let page = browser.get(self.url(login_path)).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         let csrf = input_value(&html, "csrf_token").expect("csrf token in the login form");
         let req = input_value(&html, "req").unwrap_or_default();
-        let resp = browser
+        browser
             .post(self.url("/login"))
             .form(&[("csrf_token", csrf.as_str()), ("req", req.as_str()), ("email", email), ("password", password)])
             .send()
             .await
-            .unwrap();
-        assert_eq!(resp.status(), 303, "login should redirect");
-        location(&resp)
+            .unwrap()
     }
 
     /// Logs in and returns an authorization code for `client`.

@@ -199,7 +199,8 @@ impl Provider {
         let now = self.clock.now();
         let usable = match session {
             Some(s) if !request.force_login => {
-                let fresh = request.max_age.is_none_or(|m| now - s.auth_time <= m);
+                // OIDC Core §3.1.2.1: max_age=0 is a fresh login, like prompt=login.
+                let fresh = request.max_age.is_none_or(|m| m > 0 && now - s.auth_time <= m);
                 let member_ok = self.members.find_member(&s.member_id).await?.is_some_and(|m| m.is_active());
                 (fresh && member_ok).then_some(s)
             }

@@ -35,6 +35,10 @@ impl Provider {
 
     /// RFC 7662 §2.2: `{"active": false}` for anything not currently valid.
     pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, CoreError> {
+        // §2.1: the caller must be authorized; a public client proves nothing.
+        if client.is_public() {
+            return Err(crate::error::OAuthError::invalid_client("public clients may not introspect").into());
+        }
         let inactive = json!({ "active": false });
         if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {
             let Some(family) = self.refresh.find_family(&rt.family_id).await? else {
