@@ -29,6 +29,10 @@ impl Provider {
     /// Authenticates a client with the method it registered; anything else is `invalid_client`.
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, CoreError> {
         let fail = || CoreError::OAuth(OAuthError::invalid_client("client authentication failed"));
+        // Client ids are printable ASCII; anything else is not worth a lookup.
+        if creds.client_id.is_empty() || creds.client_id.len() > 128 || !creds.client_id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(fail());
+        }
         let client = self.clients.find_client(&creds.client_id).await?.ok_or_else(fail)?;
         if client.auth_method != creds.method {
             tracing::info!(client_id = %client.id, used = creds.method.as_str(), "client.auth_method_mismatch");

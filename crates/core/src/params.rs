@@ -25,6 +25,10 @@ impl Params {
                 if v.len() > MAX_VALUE_LEN {
                     return Err(OAuthError::invalid_request(format!("{name} is too long")));
                 }
+                // No protocol value carries a NUL; databases refuse them.
+                if v.contains('\0') {
+                    return Err(OAuthError::invalid_request(format!("{name} contains a NUL character")));
+                }
                 found = Some(v.as_str());
             }
         }
