@@ -76,6 +76,8 @@ pub async fn postgres_url() -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// Where the server listens (the issuer may name another host).
+    pub addr: std::net::SocketAddr,
     pub services: Arc<Services>,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
@@ -120,13 +122,14 @@ impl TestApp {
         }
         let app = hk_idp::App::build(&settings).await.expect("app builds");
         let base = app.issuer().to_owned();
+        let addr = app.addr();
         let services = app.services.clone();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
         let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        TestApp { base, services, browser, backend, data, stop: Some(tx) }
+        TestApp { base, addr, services, browser, backend, data, stop: Some(tx) }
     }
 
     pub fn url(&self, path: &str) -> String {

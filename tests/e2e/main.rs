@@ -15,4 +15,4 @@ mod logout;
 mod ops;
 mod rp;
 mod store_contract;
-mod token;
+pub mod token;

@@ -21,6 +21,12 @@ const ENV_NAMES: [(&str, &str); 7] = [
     ("ADMIN_TOKEN", "admin.token"),
 ];
 
+/// A variable name (after `IDP_`) that sets a setting: a contract name or SECTION__NAME.
+fn is_known_env(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ENV_NAMES.iter().any(|(n, _)| *n == upper) || upper.contains("__")
+}
+
 /// A secret: never printed.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -131,6 +137,23 @@ pub enum SettingsError {
     Invalid { setting: &'static str, reason: String },
 }
 
+/// Names the setting (lower case, dotted) and where its value came from.
+fn describe(errors: figment::Error) -> SettingsError {
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".").to_ascii_lowercase();
+            let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+            match (path.is_empty(), source.is_empty()) {
+                (true, _) => e.kind.to_string(),
+                (false, true) => format!("setting {path}: {}", e.kind),
+                (false, false) => format!("setting {path}: {} (from {source})", e.kind),
+            }
+        })
+        .collect();
+    SettingsError::Load(lines.join("; "))
+}
+
 fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
     SettingsError::Invalid { setting, reason: reason.into() }
 }
@@ -147,7 +170,8 @@ impl Settings {
         if let Ok(path) = std::env::var("IDP_CONFIG") {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let env = Env::prefixed("IDP_").ignore(&["config"]).map(|key| {
+        // Unknown flat names are warned about (see `unknown_env_vars`), not fatal.
+        let env = Env::prefixed("IDP_").filter(|key| is_known_env(key.as_str())).map(|key| {
             let upper = key.as_str().to_ascii_uppercase();
             match ENV_NAMES.iter().find(|(name, _)| *name == upper) {
                 Some((_, path)) => (*path).into(),
@@ -158,7 +182,7 @@ impl Settings {
     }
 
     pub fn from_figment(fig: Figment) -> Result<Self, SettingsError> {
-        let s: Settings = fig.extract().map_err(|e| SettingsError::Load(e.to_string()))?;
+        let s: Settings = fig.extract().map_err(describe)?;
         s.validate()?;
         Ok(s)
     }
@@ -236,11 +260,7 @@ impl Settings {
     pub fn unknown_env_vars() -> Vec<String> {
         std::env::vars()
             .map(|(k, _)| k)
-            .filter(|k| k.starts_with("IDP_") && k != "IDP_CONFIG")
-            .filter(|k| {
-                let rest = &k[4..];
-                !ENV_NAMES.iter().any(|(n, _)| *n == rest) && !rest.contains("__")
-            })
+            .filter(|k| k.starts_with("IDP_") && k != "IDP_CONFIG" && !is_known_env(&k[4..]))
             .collect()
     }
 }
