@@ -1,1 +1,83 @@
-//! placeholder module
+//! The durable stores on SQLite and PostgreSQL: case-insensitive unique
+//! e-mail, single spend of a refresh token under concurrency, family
+//! revocation, key retirement, shared secrets.
+
+use crate::helpers::{Backend, postgres_url};
+use crate::on_both;
+use hk_idp_core::email::Email;
+use hk_idp_core::error::StoreError;
+use hk_idp_core::keys::{SigningAlg, StoredKey};
+use hk_idp_core::member::Member;
+use hk_idp_core::refresh::{RefreshFamily, RefreshToken};
+use hk_idp_core::store::{KeyStore, MemberStore, RefreshStore};
+use hk_idp_store_sql::SqlStore;
+
+on_both!(sql_store_passes_the_contract);
+
+async fn open(b: Backend) -> (SqlStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match b {
+        Backend::Embedded => format!("sqlite://{}/s.sqlite?mode=rwc", dir.path().display()),
+        Backend::PostgresRedis => postgres_url().await,
+    };
+    let store = SqlStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
+async fn sql_store_passes_the_contract(b: Backend) {
+    let (s, _dir) = open(b).await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let email = Email::parse(&format!("Ola.{id}@HK.no")).unwrap();
+    let m = Member::new(email.clone(), Some("Ola".into()), 1);
+    s.insert_member(&m).await.unwrap();
+    let dup = Member::new(Email::parse(&format!("ola.{id}@hk.no")).unwrap(), None, 2);
+    assert!(matches!(s.insert_member(&dup).await, Err(StoreError::Conflict)));
+    let found = s.find_member_by_email(&format!("OLA.{id}@hk.NO")).await.unwrap().unwrap();
+    assert_eq!(found, m);
+    assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 1);
+    assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 2);
+    s.reset_failed_logins(&m.id).await.unwrap();
+    assert_eq!(s.find_member(&m.id).await.unwrap().unwrap().failed_logins, 0);
+
+    let fam = RefreshFamily {
+        id: uuid::Uuid::new_v4().to_string(),
+        client_id: "c".into(),
+        member_id: m.id.clone(),
+        scope: "openid".into(),
+        sid: uuid::Uuid::new_v4().to_string(),
+        auth_time: 1,
+        offline: false,
+        created_at: 1,
+        expires_at: i64::MAX / 2,
+        revoked: false,
+    };
+    s.insert_family(&fam).await.unwrap();
+    let tok = RefreshToken { hash: format!("h{id}"), family_id: fam.id.clone(), created_at: 1, expires_at: i64::MAX / 2, spent: false };
+    s.insert_token(&tok).await.unwrap();
+    let spends = (0..8).map(|_| {
+        let s = s.clone();
+        let h = tok.hash.clone();
+        tokio::spawn(async move { s.spend_token(&h).await.unwrap() })
+    });
+    let won = futures::future::join_all(spends).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(won, 1, "a refresh token is spent once");
+    assert_eq!(s.revoke_online_families_of_session(&fam.sid).await.unwrap(), vec![fam.id.clone()]);
+    assert!(s.find_family(&fam.id).await.unwrap().unwrap().revoked);
+    assert!(!s.revoke_family(&fam.id).await.unwrap(), "already revoked");
+
+    let key = |kid: &str, at: i64| StoredKey { kid: kid.into(), alg: SigningAlg::ES256, private_key: "{}".into(), created_at: at, retire_after: None };
+    let k1 = format!("k1{id}");
+    s.insert_key(&key(&k1, 10)).await.unwrap();
+    assert!(s.retire_active_keys(100).await.unwrap() >= 1);
+    let retired = s.list_keys().await.unwrap().into_iter().find(|k| k.kid == k1).unwrap();
+    assert_eq!(retired.retire_after, Some(100));
+    s.delete_keys_retired_before(101).await.unwrap();
+    assert!(!s.list_keys().await.unwrap().iter().any(|k| k.kid == k1));
+
+    let name = format!("secret-{id}");
+    let first = s.get_or_create_secret(&name, "one").await.unwrap();
+    assert_eq!(first, "one");
+    assert_eq!(s.get_or_create_secret(&name, "two").await.unwrap(), "one", "the first value wins");
+}
