@@ -28,7 +28,15 @@ impl MigrationTrait for Migration {
             ("idx_audit_events_member", "member_id"),
             ("idx_audit_events_kind", "kind"),
         ] {
-            manager.create_index(Index::create().name(name).table("audit_events").col(col).to_owned()).await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table("audit_events")
+                        .col(col)
+                        .to_owned(),
+                )
+                .await?;
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The authorization endpoint's rules.
 
-use crate::helpers::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
+use crate::helpers::{
+    Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param,
+};
 use crate::on_both;
 use hk_idp_core::client::AuthMethod;
 
@@ -23,11 +25,19 @@ async fn redirect_uri_mismatch_gets_a_page_not_a_redirect(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    for bad in ["https://evil.example/cb", "https://rp.example/cb/", "https://rp.example/cb?x=1", "https://RP.example/cb"] {
+    for bad in [
+        "https://evil.example/cb",
+        "https://rp.example/cb/",
+        "https://rp.example/cb?x=1",
+        "https://RP.example/cb",
+    ] {
         let url = app.authorize_url(&client, &ch, &[("redirect_uri", bad)]);
         let resp = app.browser.get(&url).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{bad}");
-        assert!(resp.headers().get("location").is_none(), "never a redirect to {bad}");
+        assert!(
+            resp.headers().get("location").is_none(),
+            "never a redirect to {bad}"
+        );
         let html = resp.text().await.unwrap();
         assert!(html.contains("lang=\"nb\""));
         assert!(!html.contains("evil.example/cb\""));
@@ -39,7 +49,12 @@ async fn unknown_client_gets_a_page(b: Backend) {
     let mut client = app.client().await;
     client.id = "no-such-client".into();
     let (_, ch) = pkce();
-    let resp = app.browser.get(app.authorize_url(&client, &ch, &[])).send().await.unwrap();
+    let resp = app
+        .browser
+        .get(app.authorize_url(&client, &ch, &[]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
 }
@@ -48,10 +63,22 @@ async fn public_client_without_pkce_is_refused(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client_with(|c| c.auth_method = AuthMethod::None).await;
     assert!(client.secret.is_none());
-    let url = app.authorize_url(&client, "", &[("code_challenge", ""), ("code_challenge_method", "")]);
+    let url = app.authorize_url(
+        &client,
+        "",
+        &[("code_challenge", ""), ("code_challenge_method", "")],
+    );
     let loc = location(&app.browser.get(&url).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"), "{loc}");
-    assert!(query_param(&loc, "error_description").unwrap().contains("PKCE"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request"),
+        "{loc}"
+    );
+    assert!(
+        query_param(&loc, "error_description")
+            .unwrap()
+            .contains("PKCE")
+    );
 }
 
 async fn plain_pkce_is_refused(b: Backend) {
@@ -60,16 +87,28 @@ async fn plain_pkce_is_refused(b: Backend) {
     let (verifier, _) = pkce();
     let url = app.authorize_url(&client, &verifier, &[("code_challenge_method", "plain")]);
     let loc = location(&app.browser.get(&url).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
 }
 
 async fn prompt_none_without_session_is_login_required(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("prompt", "none")])).send().await.unwrap());
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert!(loc.starts_with(REDIRECT));
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
 }
 
@@ -81,13 +120,31 @@ async fn prompt_login_forces_the_form(b: Backend) {
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;
     // With a session, no prompt: straight back with a code.
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[])).send().await.unwrap());
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert!(query_param(&loc, "code").is_some());
     // prompt=login: the form again.
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("prompt", "login")])).send().await.unwrap());
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("prompt", "login")]))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert!(loc.starts_with("/login?req="), "{loc}");
     // prompt=none with a session: a code, no form.
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("prompt", "none")])).send().await.unwrap());
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert!(query_param(&loc, "code").is_some(), "{loc}");
 }
 
@@ -98,26 +155,77 @@ async fn max_age_forces_the_form(b: Backend) {
     let client = app.client().await;
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("max_age", "3600")])).send().await.unwrap());
-    assert!(query_param(&loc, "code").is_some(), "a recent login satisfies max_age: {loc}");
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("max_age", "0")])).send().await.unwrap());
-    assert!(loc.starts_with("/login?req="), "max_age=0 asks again: {loc}");
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("max_age", "3600")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        query_param(&loc, "code").is_some(),
+        "a recent login satisfies max_age: {loc}"
+    );
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("max_age", "0")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        loc.starts_with("/login?req="),
+        "max_age=0 asks again: {loc}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("max_age", "1")])).send().await.unwrap());
-    assert!(loc.starts_with("/login?req="), "an older login than max_age asks again: {loc}");
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("max_age", "1"), ("prompt", "none")])).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("max_age", "1")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        loc.starts_with("/login?req="),
+        "an older login than max_age asks again: {loc}"
+    );
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("max_age", "1"), ("prompt", "none")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
 }
 
 async fn errors_carry_state_and_iss(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("response_type", "token")])).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("unsupported_response_type"));
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("response_type", "token")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
     assert_eq!(query_param(&loc, "iss").as_deref(), Some(app.base.as_str()));
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("scope", "openid admin")])).send().await.unwrap());
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("scope", "openid admin")]))
+            .send()
+            .await
+            .unwrap(),
+    );
     assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_scope"));
 }
 
@@ -125,10 +233,28 @@ async fn request_objects_are_not_supported(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("request", "eyJhbGciOiJub25lIn0.e30.")])).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("request_not_supported"));
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("request_uri", "https://rp.example/r")])).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("request_uri_not_supported"));
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("request", "eyJhbGciOiJub25lIn0.e30.")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("request_not_supported")
+    );
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("request_uri", "https://rp.example/r")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("request_uri_not_supported")
+    );
 }
 
 async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
@@ -137,15 +263,34 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
     app.member(&mail).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let login = location(&app.browser.get(app.authorize_url(&client, &ch, &[])).send().await.unwrap());
-    let html = app.browser.get(app.url(&login)).send().await.unwrap().text().await.unwrap();
+    let login = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let html = app
+        .browser
+        .get(app.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let req = input_value(&html, "req").unwrap();
     let good = input_value(&html, "csrf_token").unwrap();
     for token in ["", "forged-token", &good[..good.len() - 2]] {
         let resp = app
             .browser
             .post(app.url("/login"))
-            .form(&[("csrf_token", token), ("req", req.as_str()), ("email", mail.as_str()), ("password", PASSWORD)])
+            .form(&[
+                ("csrf_token", token),
+                ("req", req.as_str()),
+                ("email", mail.as_str()),
+                ("password", PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -158,14 +303,28 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
     let other = app.new_browser();
     let resp = other
         .post(app.url("/login"))
-        .form(&[("csrf_token", good.as_str()), ("req", req.as_str()), ("email", mail.as_str()), ("password", PASSWORD)])
+        .form(&[
+            ("csrf_token", good.as_str()),
+            ("req", req.as_str()),
+            ("email", mail.as_str()),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
     // Nothing was changed: no session, so prompt=none still fails.
-    let loc = location(&app.browser.get(app.authorize_url(&client, &ch, &[("prompt", "none")])).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    let loc = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
 }
 
 async fn wrong_password_gives_a_generic_error(b: Backend) {
@@ -175,14 +334,34 @@ async fn wrong_password_gives_a_generic_error(b: Backend) {
     let client = app.client().await;
     let (_, ch) = pkce();
     let mut pages = Vec::new();
-    for (who, pw) in [(mail.as_str(), "wrong password, long enough"), ("nobody@hk.no", PASSWORD)] {
-        let login = location(&app.browser.get(app.authorize_url(&client, &ch, &[])).send().await.unwrap());
-        let html = app.browser.get(app.url(&login)).send().await.unwrap().text().await.unwrap();
+    for (who, pw) in [
+        (mail.as_str(), "wrong password, long enough"),
+        ("nobody@hk.no", PASSWORD),
+    ] {
+        let login = location(
+            &app.browser
+                .get(app.authorize_url(&client, &ch, &[]))
+                .send()
+                .await
+                .unwrap(),
+        );
+        let html = app
+            .browser
+            .get(app.url(&login))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let resp = app
             .browser
             .post(app.url("/login"))
             .form(&[
-                ("csrf_token", input_value(&html, "csrf_token").unwrap().as_str()),
+                (
+                    "csrf_token",
+                    input_value(&html, "csrf_token").unwrap().as_str(),
+                ),
                 ("req", input_value(&html, "req").unwrap().as_str()),
                 ("email", who),
                 ("password", pw),
@@ -212,14 +391,32 @@ async fn session_id_is_rotated_at_login(b: Backend) {
     app.member(&mail).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let login = location(&app.browser.get(app.authorize_url(&client, &ch, &[])).send().await.unwrap());
+    let login = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
     let first = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
-    assert!(first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/"));
+    assert!(
+        first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/")
+    );
     assert!(!first.contains("Secure"), "http issuer: no Secure flag");
-    let login = location(&app.browser.get(app.authorize_url(&client, &ch, &[("prompt", "login")])).send().await.unwrap());
+    let login = location(
+        &app.browser
+            .get(app.authorize_url(&client, &ch, &[("prompt", "login")]))
+            .send()
+            .await
+            .unwrap(),
+    );
     let second = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
     let value = |c: &str| c.split(';').next().unwrap().to_owned();
-    assert_ne!(value(&first), value(&second), "a new session id at every login");
+    assert_ne!(
+        value(&first),
+        value(&second),
+        "a new session id at every login"
+    );
     // The old id is dead: a browser presenting it is not logged in.
     let stale = app.new_browser();
     let resp = stale
@@ -228,5 +425,8 @@ async fn session_id_is_rotated_at_login(b: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(query_param(&location(&resp), "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&location(&resp), "error").as_deref(),
+        Some("login_required")
+    );
 }

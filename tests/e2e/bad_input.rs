@@ -6,7 +6,11 @@ use crate::on_both;
 use reqwest::Method;
 use serde_json::Value;
 
-on_both!(token_endpoint_refuses_bad_input_in_oauth_format, no_endpoint_answers_500_to_garbage, repeated_authorization_parameters);
+on_both!(
+    token_endpoint_refuses_bad_input_in_oauth_format,
+    no_endpoint_answers_500_to_garbage,
+    repeated_authorization_parameters
+);
 
 async fn oauth_error(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
@@ -22,14 +26,51 @@ async fn token_endpoint_refuses_bad_input_in_oauth_format(b: Backend) {
     let big = "x".repeat(5000);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "invalid_request"),
-        (vec![("grant_type", "authorization_code")], "invalid_request"),
-        (vec![("grant_type", "authorization_code"), ("grant_type", "refresh_token")], "invalid_request"),
-        (vec![("grant_type", "authorization_code"), ("code", "x"), ("code", "y"), ("redirect_uri", REDIRECT)], "invalid_request"),
-        (vec![("grant_type", "authorization_code"), ("code", &big), ("redirect_uri", REDIRECT)], "invalid_request"),
-        (vec![("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", REDIRECT)], "invalid_grant"),
+        (
+            vec![("grant_type", "authorization_code")],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("grant_type", "refresh_token"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("code", "y"),
+                ("redirect_uri", REDIRECT),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &big),
+                ("redirect_uri", REDIRECT),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("redirect_uri", REDIRECT),
+            ],
+            "invalid_grant",
+        ),
         (vec![("grant_type", "refresh_token")], "invalid_request"),
-        (vec![("grant_type", "refresh_token"), ("refresh_token", "nope")], "invalid_grant"),
-        (vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")], "unsupported_grant_type"),
+        (
+            vec![("grant_type", "refresh_token"), ("refresh_token", "nope")],
+            "invalid_grant",
+        ),
+        (
+            vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+            "unsupported_grant_type",
+        ),
     ];
     for (form, expected) in cases {
         let (status, error) = oauth_error(app.token_request(&client, &form).await).await;
@@ -37,34 +78,73 @@ async fn token_endpoint_refuses_bad_input_in_oauth_format(b: Backend) {
     }
     let http = reqwest::Client::new();
     // Not a form.
-    let r = http.post(app.url("/token")).basic_auth(&client.id, client.secret.as_deref()).json(&serde_json::json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    let r = http
+        .post(app.url("/token"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await, (400, "invalid_request".into()));
     // No client authentication at all; malformed Basic; unknown client.
-    let r = http.post(app.url("/token")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let r = http
+        .post(app.url("/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await, (401, "invalid_client".into()));
-    let r = http.post(app.url("/token")).header("authorization", "Basic %%%").form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let r = http
+        .post(app.url("/token"))
+        .header("authorization", "Basic %%%")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await, (401, "invalid_client".into()));
-    let ghost = TestClient { id: "ghost".into(), secret: Some("x".into()) };
-    assert_eq!(oauth_error(app.token_request(&ghost, &[("grant_type", "client_credentials")]).await).await, (401, "invalid_client".into()));
+    let ghost = TestClient {
+        id: "ghost".into(),
+        secret: Some("x".into()),
+    };
+    assert_eq!(
+        oauth_error(
+            app.token_request(&ghost, &[("grant_type", "client_credentials")])
+                .await
+        )
+        .await,
+        (401, "invalid_client".into())
+    );
     // Two authentication methods at once.
     let r = http
         .post(app.url("/token"))
         .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("client_secret", "also")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", "also"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(oauth_error(r).await, (400, "invalid_request".into()));
     // Oversized body.
     let huge = "a=".to_owned() + &"b".repeat(200_000);
-    let r = http.post(app.url("/token")).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    let r = http
+        .post(app.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 }
 
 async fn no_endpoint_answers_500_to_garbage(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let garbage = [
         "",
         "%",
@@ -76,30 +156,64 @@ async fn no_endpoint_answers_500_to_garbage(b: Backend) {
         "access_token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
         "&&&===&&&",
     ];
-    let paths = ["/authorize", "/token", "/userinfo", "/revoke", "/introspect", "/logout", "/login", "/.well-known/openid-configuration", "/jwks", "/nowhere"];
+    let paths = [
+        "/authorize",
+        "/token",
+        "/userinfo",
+        "/revoke",
+        "/introspect",
+        "/logout",
+        "/login",
+        "/.well-known/openid-configuration",
+        "/jwks",
+        "/nowhere",
+    ];
     for path in paths {
         for g in garbage {
             for method in [Method::GET, Method::POST] {
                 let mut req = if method == Method::GET {
                     http.get(format!("{}{path}?{g}", app.base))
                 } else {
-                    http.post(app.url(path)).header("content-type", "application/x-www-form-urlencoded").body(g.to_owned())
+                    http.post(app.url(path))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(g.to_owned())
                 };
                 if path == "/revoke" || path == "/introspect" {
                     req = req.basic_auth(&client.id, client.secret.as_deref());
                 }
                 let resp = req.send().await.unwrap();
-                assert!(resp.status().as_u16() < 500, "{method} {path} {g:?} → {}", resp.status());
+                assert!(
+                    resp.status().as_u16() < 500,
+                    "{method} {path} {g:?} → {}",
+                    resp.status()
+                );
             }
         }
     }
     // Values with control characters, very long and odd Unicode in the authorization request.
     let (_, ch) = pkce();
-    for v in ["\u{0}", &"é".repeat(3000), "<script>alert(1)</script>", "\u{202e}x"] {
-        for param in ["state", "nonce", "login_hint", "ui_locales", "max_age", "prompt", "scope"] {
+    for v in [
+        "\u{0}",
+        &"é".repeat(3000),
+        "<script>alert(1)</script>",
+        "\u{202e}x",
+    ] {
+        for param in [
+            "state",
+            "nonce",
+            "login_hint",
+            "ui_locales",
+            "max_age",
+            "prompt",
+            "scope",
+        ] {
             let url = app.authorize_url(&client, &ch, &[(param, v)]);
             let resp = http.get(&url).send().await.unwrap();
-            assert!(resp.status().as_u16() < 500, "{param}={v:?} → {}", resp.status());
+            assert!(
+                resp.status().as_u16() < 500,
+                "{param}={v:?} → {}",
+                resp.status()
+            );
         }
     }
 }
@@ -108,16 +222,28 @@ async fn repeated_authorization_parameters(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     // A repeated client_id cannot be trusted: a page.
     let url = format!("{}&client_id=other", app.authorize_url(&client, &ch, &[]));
     assert_eq!(http.get(&url).send().await.unwrap().status(), 400);
     // Any other repeated parameter: invalid_request back to the client.
-    for p in ["scope=openid", "response_type=code", "code_challenge=abc", "nonce=x"] {
+    for p in [
+        "scope=openid",
+        "response_type=code",
+        "code_challenge=abc",
+        "nonce=x",
+    ] {
         let url = format!("{}&{p}", app.authorize_url(&client, &ch, &[]));
         let resp = http.get(&url).send().await.unwrap();
         let loc = crate::helpers::location(&resp);
         assert!(loc.starts_with(REDIRECT), "{p}: {loc}");
-        assert_eq!(crate::helpers::query_param(&loc, "error").as_deref(), Some("invalid_request"), "{p}");
+        assert_eq!(
+            crate::helpers::query_param(&loc, "error").as_deref(),
+            Some("invalid_request"),
+            "{p}"
+        );
     }
 }

@@ -11,13 +11,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_hk-idp");
 
 fn hk_idp(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env("RUST_LOG", "warn").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -35,8 +44,14 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         (&[("IDP_LISTEN", "not-an-address")], "listen"),
         (&[("IDP_ISSUER", "ftp://x")], "server.issuer"),
         (&[("IDP_DATABASE_URL", "mysql://x")], "database.url"),
-        (&[("IDP_TOKENS__ACCESS_TOKEN_ALG", "HS256")], "tokens.access_token_alg"),
-        (&[("IDP_PASSWORDS__ARGON2_MEMORY_KIB", "1024")], "passwords.argon2"),
+        (
+            &[("IDP_TOKENS__ACCESS_TOKEN_ALG", "HS256")],
+            "tokens.access_token_alg",
+        ),
+        (
+            &[("IDP_PASSWORDS__ARGON2_MEMORY_KIB", "1024")],
+            "passwords.argon2",
+        ),
     ];
     for (env, setting) in cases {
         let mut env = env.to_vec();
@@ -46,11 +61,22 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         }
         let out = hk_idp(&env, &["migrate"], None);
         assert!(!out.status.success(), "{env:?}");
-        assert!(stderr(&out).contains(setting), "{setting}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(setting),
+            "{setting}: {}",
+            stderr(&out)
+        );
     }
     let file = dir.path().join("extra.toml");
     std::fs::write(&file, "[server]\nlisn = \"127.0.0.1:1\"\n").unwrap();
-    let out = hk_idp(&[("IDP_CONFIG", file.to_str().unwrap()), ("IDP_DATABASE_URL", &db)], &["migrate"], None);
+    let out = hk_idp(
+        &[
+            ("IDP_CONFIG", file.to_str().unwrap()),
+            ("IDP_DATABASE_URL", &db),
+        ],
+        &["migrate"],
+        None,
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("lisn"), "{}", stderr(&out));
 }
@@ -65,7 +91,20 @@ async fn cli_registers_members_and_clients_as_json(b: Backend) {
     };
     let env = [("IDP_DATABASE_URL", db.as_str())];
     let mail = email();
-    let out = hk_idp(&env, &["user", "add", "--email", &mail, "--name", "Kari", "--password-stdin", "--json"], Some(&format!("{PASSWORD}\n")));
+    let out = hk_idp(
+        &env,
+        &[
+            "user",
+            "add",
+            "--email",
+            &mail,
+            "--name",
+            "Kari",
+            "--password-stdin",
+            "--json",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let member: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(member["email"], mail.as_str());
@@ -73,24 +112,74 @@ async fn cli_registers_members_and_clients_as_json(b: Backend) {
     assert!(member["id"].is_string() && member.get("password_hash").is_none());
 
     let pending = email();
-    let out = hk_idp(&env, &["user", "add", "--email", &pending.to_uppercase(), "--json"], None);
+    let out = hk_idp(
+        &env,
+        &["user", "add", "--email", &pending.to_uppercase(), "--json"],
+        None,
+    );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((m["status"].as_str(), m["email"].as_str()), (Some("pending"), Some(pending.as_str())));
+    assert_eq!(
+        (m["status"].as_str(), m["email"].as_str()),
+        (Some("pending"), Some(pending.as_str()))
+    );
     let again = hk_idp(&env, &["user", "add", "--email", &pending], None);
-    assert!(!again.status.success(), "an e-mail is registered once, case-insensitively");
+    assert!(
+        !again.status.success(),
+        "an e-mail is registered once, case-insensitively"
+    );
     assert!(stderr(&again).contains("already registered"));
-    let short = hk_idp(&env, &["user", "add", "--email", &email(), "--password-stdin"], Some("short"));
+    let short = hk_idp(
+        &env,
+        &["user", "add", "--email", &email(), "--password-stdin"],
+        Some("short"),
+    );
     assert!(!short.status.success());
 
-    let out = hk_idp(&env, &["client", "create", "--name", "Portal", "--redirect-uri", "https://portal.hk.no/cb", "--json"], None);
+    let out = hk_idp(
+        &env,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Portal",
+            "--redirect-uri",
+            "https://portal.hk.no/cb",
+            "--json",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(c["client_id"].is_string() && c["client_secret"].as_str().unwrap().len() >= 43);
-    let out = hk_idp(&env, &["client", "create", "--name", "App", "--redirect-uri", "http://127.0.0.1:9000/cb", "--public", "--json"], None);
+    let out = hk_idp(
+        &env,
+        &[
+            "client",
+            "create",
+            "--name",
+            "App",
+            "--redirect-uri",
+            "http://127.0.0.1:9000/cb",
+            "--public",
+            "--json",
+        ],
+        None,
+    );
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(c["client_secret"].is_null());
     assert_eq!(c["token_endpoint_auth_method"], "none");
-    let bad = hk_idp(&env, &["client", "create", "--name", "Bad", "--redirect-uri", "http://portal.hk.no/cb"], None);
+    let bad = hk_idp(
+        &env,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://portal.hk.no/cb",
+        ],
+        None,
+    );
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("https"), "{}", stderr(&bad));
 
@@ -103,7 +192,11 @@ async fn cli_registers_members_and_clients_as_json(b: Backend) {
 #[test]
 fn serve_starts_on_the_embedded_default() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let listen = format!("127.0.0.1:{port}");
     let started = std::time::Instant::now();
     let mut child = Command::new(BIN)
@@ -128,8 +221,13 @@ fn serve_starts_on_the_embedded_default() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready, "serve answered /readyz");
-    eprintln!("start-up to ready (debug build, migrations and key generation included): {elapsed:?}");
-    assert!(dir.path().join("data/hk-idp.sqlite").exists(), "SQLite file under data/");
+    eprintln!(
+        "start-up to ready (debug build, migrations and key generation included): {elapsed:?}"
+    );
+    assert!(
+        dir.path().join("data/hk-idp.sqlite").exists(),
+        "SQLite file under data/"
+    );
 }
 
 mod reqwest {
@@ -137,8 +235,14 @@ mod reqwest {
     pub fn blocking_get(url: &str) -> bool {
         use std::io::{Read, Write};
         let u = url::Url::parse(url).unwrap();
-        let Ok(mut s) = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())) else { return false };
-        let req = format!("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", u.path());
+        let Ok(mut s) = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap()))
+        else {
+            return false;
+        };
+        let req = format!(
+            "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            u.path()
+        );
         if s.write_all(req.as_bytes()).is_err() {
             return false;
         }

@@ -6,7 +6,10 @@ use crate::on_both;
 use crate::rp::RelyingParty;
 use openidconnect::{OAuth2TokenResponse, RefreshToken, TokenResponse};
 
-on_both!(whole_flow_with_openidconnect, second_client_gets_sso_without_the_form);
+on_both!(
+    whole_flow_with_openidconnect,
+    second_client_gets_sso_without_the_form
+);
 
 async fn whole_flow_with_openidconnect(backend: Backend) {
     let app = TestApp::start(backend).await;
@@ -19,7 +22,11 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
     let callback = app.login_via(&app.browser, &pending.url, &mail).await;
     let nonce = pending.nonce.clone();
     let (tokens, claims) = rp.finish(&app, pending, &callback).await;
-    assert_eq!(claims.subject().as_str(), sub, "sub is the member's opaque id");
+    assert_eq!(
+        claims.subject().as_str(),
+        sub,
+        "sub is the member's opaque id"
+    );
     assert_ne!(claims.subject().as_str(), mail, "sub is never the e-mail");
     assert_eq!(claims.nonce().map(|n| n.secret()), Some(nonce.secret()));
     assert_eq!(claims.email().map(|e| e.as_str()), Some(mail.as_str()));
@@ -30,27 +37,56 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
     // Access token: a JWT with typ at+jwt (RFC 9068).
     let at = tokens.access_token().secret().clone();
     let header: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, at.split('.').next().unwrap()).unwrap(),
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            at.split('.').next().unwrap(),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(header["alg"], "ES256");
 
-    let info: openidconnect::core::CoreUserInfoClaims =
-        rp.client.user_info(tokens.access_token().clone(), Some(claims.subject().clone())).unwrap().request_async(&rp.http).await.unwrap();
+    let info: openidconnect::core::CoreUserInfoClaims = rp
+        .client
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .unwrap()
+        .request_async(&rp.http)
+        .await
+        .unwrap();
     assert_eq!(info.email().map(|e| e.as_str()), Some(mail.as_str()));
     assert!(info.name().is_some());
 
     // Refresh rotates: a new refresh token and a working access token.
-    let rt = tokens.refresh_token().expect("refresh token for a client with the refresh_token grant").clone();
-    let refreshed = rp.client.exchange_refresh_token(&rt).unwrap().request_async(&rp.http).await.unwrap();
+    let rt = tokens
+        .refresh_token()
+        .expect("refresh token for a client with the refresh_token grant")
+        .clone();
+    let refreshed = rp
+        .client
+        .exchange_refresh_token(&rt)
+        .unwrap()
+        .request_async(&rp.http)
+        .await
+        .unwrap();
     let rt2 = refreshed.refresh_token().unwrap().clone();
     assert_ne!(rt.secret(), rt2.secret());
     assert!(refreshed.id_token().is_some());
-    assert_eq!(app.userinfo_status(refreshed.access_token().secret()).await, 200);
+    assert_eq!(
+        app.userinfo_status(refreshed.access_token().secret()).await,
+        200
+    );
 
     // RP-initiated logout with id_token_hint and a registered post-logout URI.
-    let discovery: serde_json::Value = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    let discovery: serde_json::Value = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut url = url::Url::parse(discovery["end_session_endpoint"].as_str().unwrap()).unwrap();
     url.query_pairs_mut()
         .append_pair("id_token_hint", &tokens.id_token().unwrap().to_string())
@@ -64,11 +100,28 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
     // The session is over: prompt=none now answers login_required, and the
     // session-bound refresh token is revoked.
     let after = rp.start(&[]);
-    let resp = app.browser.get(format!("{}&prompt=none", after.url)).send().await.unwrap();
-    assert_eq!(query_param(&location(&resp), "error").as_deref(), Some("login_required"));
-    let again = rp.client.exchange_refresh_token(&RefreshToken::new(rt2.secret().clone())).unwrap().request_async(&rp.http).await;
+    let resp = app
+        .browser
+        .get(format!("{}&prompt=none", after.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query_param(&location(&resp), "error").as_deref(),
+        Some("login_required")
+    );
+    let again = rp
+        .client
+        .exchange_refresh_token(&RefreshToken::new(rt2.secret().clone()))
+        .unwrap()
+        .request_async(&rp.http)
+        .await;
     assert!(again.is_err(), "refresh token ends with the SSO session");
-    assert_eq!(app.userinfo_status(refreshed.access_token().secret()).await, 401, "access token ends with the session");
+    assert_eq!(
+        app.userinfo_status(refreshed.access_token().secret()).await,
+        401,
+        "access token ends with the session"
+    );
 }
 
 async fn second_client_gets_sso_without_the_form(backend: Backend) {
@@ -86,7 +139,10 @@ async fn second_client_gets_sso_without_the_form(backend: Backend) {
     let p2 = rp2.start(&[]);
     let resp = app.browser.get(&p2.url).send().await.unwrap();
     let loc = location(&resp);
-    assert!(loc.starts_with(crate::helpers::REDIRECT), "no login form the second time: {loc}");
+    assert!(
+        loc.starts_with(crate::helpers::REDIRECT),
+        "no login form the second time: {loc}"
+    );
     let (_, claims) = rp2.finish(&app, p2, &loc).await;
     assert_eq!(claims.audiences()[0].as_str(), second.id);
 }

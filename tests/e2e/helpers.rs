@@ -1,13 +1,13 @@
 //! `TestApp`: the same `App::build` as `main`, on a random port with a
 //! temporary data folder, and the helpers the scenarios share.
 
+use figment::Figment;
+use figment::providers::Serialized;
 use hk_idp::Settings;
 use hk_idp::app::Services;
 use hk_idp_core::client::{AuthMethod, GrantType, NewClient};
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::registry::NewMember;
-use figment::providers::Serialized;
-use figment::Figment;
 use reqwest::redirect::Policy;
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::Arc;
@@ -47,12 +47,17 @@ macro_rules! on_both {
 /// True (and says so) when PostgreSQL/Redis are not configured outside CI.
 /// Under `CI=true` a missing service is a failure, never a skip.
 pub fn services_missing() -> bool {
-    let missing = std::env::var("TEST_DATABASE_URL").is_err() || std::env::var("TEST_REDIS_URL").is_err();
+    let missing =
+        std::env::var("TEST_DATABASE_URL").is_err() || std::env::var("TEST_REDIS_URL").is_err();
     if missing && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but TEST_DATABASE_URL or TEST_REDIS_URL is not set: PostgreSQL and Redis are required in CI");
+        panic!(
+            "CI=true but TEST_DATABASE_URL or TEST_REDIS_URL is not set: PostgreSQL and Redis are required in CI"
+        );
     }
     if missing {
-        eprintln!("skipped: set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis");
+        eprintln!(
+            "skipped: set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis"
+        );
     }
     missing
 }
@@ -64,10 +69,21 @@ pub async fn postgres_url() -> String {
     PG_DATABASE
         .get_or_init(|| async {
             let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-            let db = Database::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-            let name = format!("hkid_e2e_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
-            db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
+            let db = Database::connect(&admin)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            let name = format!(
+                "hkid_e2e_{}_{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            );
+            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin.clone());
             format!("{base}/{name}")
         })
         .await
@@ -81,8 +97,8 @@ pub struct TestApp {
     pub services: Arc<Services>,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
-    pub backend: Backend,
-    pub data: tempfile::TempDir,
+    /// Kept so the temporary data folder lives as long as the server.
+    _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -106,19 +122,34 @@ impl TestApp {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().display().to_string();
         let (db, redis) = match backend {
-            Backend::Embedded => (format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"), String::new()),
-            Backend::PostgresRedis => (postgres_url().await, std::env::var("TEST_REDIS_URL").unwrap()),
+            Backend::Embedded => (
+                format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"),
+                String::new(),
+            ),
+            Backend::PostgresRedis => (
+                postgres_url().await,
+                std::env::var("TEST_REDIS_URL").unwrap(),
+            ),
         };
         let fig = Settings::figment()
             .merge(Serialized::default("server.listen", "127.0.0.1:0"))
             .merge(Serialized::default("server.issuer", ""))
             .merge(Serialized::default("database.url", db))
             .merge(Serialized::default("redis.url", redis))
-            .merge(Serialized::default("redis.key_prefix", format!("hkid-test:{}:", uuid::Uuid::new_v4().simple())))
-            .merge(Serialized::default("mail.outbox_dir", format!("{dir}/outbox")));
+            .merge(Serialized::default(
+                "redis.key_prefix",
+                format!("hkid-test:{}:", uuid::Uuid::new_v4().simple()),
+            ))
+            .merge(Serialized::default(
+                "mail.outbox_dir",
+                format!("{dir}/outbox"),
+            ));
         let settings = Settings::from_figment(tweak(fig)).expect("test settings");
         if std::env::var("TEST_LOG").is_ok() {
-            let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
         }
         let app = hk_idp::App::build(&settings).await.expect("app builds");
         let base = app.issuer().to_owned();
@@ -128,8 +159,19 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        TestApp { base, addr, services, browser, backend, data, stop: Some(tx) }
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            addr,
+            services,
+            browser,
+            _data: data,
+            stop: Some(tx),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -138,13 +180,27 @@ impl TestApp {
 
     /// A fresh browser without cookies.
     pub fn new_browser(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
     }
 
     /// An active member with `PASSWORD`; returns its id (the `sub`).
     pub async fn member(&self, email: &str) -> String {
-        let new = NewMember { email: email.into(), name: Some("Kari Nordmann".into()), password: Some(PASSWORD.into()), ..Default::default() };
-        self.services.provider.create_member(new, 15).await.unwrap().id
+        let new = NewMember {
+            email: email.into(),
+            name: Some("Kari Nordmann".into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        };
+        self.services
+            .provider
+            .create_member(new, 15)
+            .await
+            .unwrap()
+            .id
     }
 
     /// A confidential client (Basic auth, code + refresh) with redirect `https://rp.example/cb`.
@@ -187,30 +243,53 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&amp;", "&").replace("&#x2f;", "/").replace("&#x3d;", "="))
+    Some(
+        html[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/")
+            .replace("&#x3d;", "="),
+    )
 }
 
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
-    resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// PKCE pair: (verifier, S256 challenge).
 pub fn pkce() -> (String, String) {
     use base64::Engine;
     use sha2::Digest;
-    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 impl TestApp {
     /// An authorization URL for `client` with PKCE; `extra` adds or overrides parameters.
-    pub fn authorize_url(&self, client: &TestClient, challenge: &str, extra: &[(&str, &str)]) -> String {
+    pub fn authorize_url(
+        &self,
+        client: &TestClient,
+        challenge: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
         let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
         {
             let mut q = url.query_pairs_mut();
@@ -240,7 +319,12 @@ impl TestApp {
 
     /// Follows an authorization request through the login form with `browser`;
     /// returns the final redirect to the client.
-    pub async fn login_via(&self, browser: &reqwest::Client, authorize_url: &str, email: &str) -> String {
+    pub async fn login_via(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        email: &str,
+    ) -> String {
         let resp = browser.get(authorize_url).send().await.unwrap();
         let mut loc = location(&resp);
         if loc.starts_with("/login") {
@@ -250,14 +334,26 @@ impl TestApp {
     }
 
     /// Shows the login page at `login_path`, submits it, returns the redirect.
-    pub async fn submit_login(&self, browser: &reqwest::Client, login_path: &str, email: &str, password: &str) -> String {
+    pub async fn submit_login(
+        &self,
+        browser: &reqwest::Client,
+        login_path: &str,
+        email: &str,
+        password: &str,
+    ) -> String {
         let resp = self.post_login(browser, login_path, email, password).await;
         assert_eq!(resp.status(), 303, "login should redirect");
         location(&resp)
     }
 
     /// Shows the login page at `login_path` and submits it; returns the raw response.
-    pub async fn post_login(&self, browser: &reqwest::Client, login_path: &str, email: &str, password: &str) -> reqwest::Response {
+    pub async fn post_login(
+        &self,
+        browser: &reqwest::Client,
+        login_path: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let page = browser.get(self.url(login_path)).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
@@ -265,20 +361,37 @@ impl TestApp {
         let req = input_value(&html, "req").unwrap_or_default();
         browser
             .post(self.url("/login"))
-            .form(&[("csrf_token", csrf.as_str()), ("req", req.as_str()), ("email", email), ("password", password)])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("req", req.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
             .send()
             .await
             .unwrap()
     }
 
     /// Logs in and returns an authorization code for `client`.
-    pub async fn code_for(&self, browser: &reqwest::Client, client: &TestClient, challenge: &str, email: &str) -> String {
-        let loc = self.login_via(browser, &self.authorize_url(client, challenge, &[]), email).await;
+    pub async fn code_for(
+        &self,
+        browser: &reqwest::Client,
+        client: &TestClient,
+        challenge: &str,
+        email: &str,
+    ) -> String {
+        let loc = self
+            .login_via(browser, &self.authorize_url(client, challenge, &[]), email)
+            .await;
         query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"))
     }
 
     /// Posts to the token endpoint with Basic authentication of `client`.
-    pub async fn token_request(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn token_request(
+        &self,
+        client: &TestClient,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         let http = reqwest::Client::new();
         let mut req = http.post(self.url("/token")).form(form);
         if let Some(s) = &client.secret {
@@ -288,16 +401,34 @@ impl TestApp {
     }
 
     /// Redeems `code` and returns the token response JSON (status asserted 200).
-    pub async fn redeem(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
+    pub async fn redeem(
+        &self,
+        client: &TestClient,
+        code: &str,
+        verifier: &str,
+    ) -> serde_json::Value {
         let resp = self
-            .token_request(client, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)])
+            .token_request(
+                client,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", verifier),
+                ],
+            )
             .await;
         assert_eq!(resp.status(), 200);
         resp.json().await.unwrap()
     }
 
     pub async fn userinfo_status(&self, access_token: &str) -> u16 {
-        let r = reqwest::Client::new().get(self.url("/userinfo")).bearer_auth(access_token).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap();
         r.status().as_u16()
     }
 }

@@ -13,38 +13,75 @@ async fn suite(store: Arc<dyn KvStore>) {
 
     let a = k("a");
     assert_eq!(store.get(&a).await.unwrap(), None);
-    store.put(&a, b"one", Duration::from_secs(30)).await.unwrap();
+    store
+        .put(&a, b"one", Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(store.get(&a).await.unwrap().as_deref(), Some(&b"one"[..]));
-    store.put(&a, b"two", Duration::from_secs(30)).await.unwrap();
-    assert_eq!(store.get(&a).await.unwrap().as_deref(), Some(&b"two"[..]), "put replaces");
+    store
+        .put(&a, b"two", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&a).await.unwrap().as_deref(),
+        Some(&b"two"[..]),
+        "put replaces"
+    );
     store.delete(&a).await.unwrap();
     assert_eq!(store.get(&a).await.unwrap(), None);
 
     let e = k("expiring");
-    store.put(&e, b"x", Duration::from_millis(300)).await.unwrap();
+    store
+        .put(&e, b"x", Duration::from_millis(300))
+        .await
+        .unwrap();
     assert!(store.get(&e).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(store.get(&e).await.unwrap(), None, "expired");
-    assert_eq!(store.take(&e).await.unwrap(), None, "an expired entry cannot be taken");
+    assert_eq!(
+        store.take(&e).await.unwrap(),
+        None,
+        "an expired entry cannot be taken"
+    );
 
     let t = k("take");
-    store.put(&t, b"code", Duration::from_secs(30)).await.unwrap();
+    store
+        .put(&t, b"code", Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(store.take(&t).await.unwrap().as_deref(), Some(&b"code"[..]));
     assert_eq!(store.take(&t).await.unwrap(), None, "taken once");
 
     let c = k("concurrent");
-    store.put(&c, b"code", Duration::from_secs(30)).await.unwrap();
+    store
+        .put(&c, b"code", Duration::from_secs(30))
+        .await
+        .unwrap();
     let takes = (0..16).map(|_| {
         let s = store.clone();
         let c = c.clone();
         tokio::spawn(async move { s.take(&c).await.unwrap() })
     });
-    let won = futures::future::join_all(takes).await.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count();
+    let won = futures::future::join_all(takes)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_some())
+        .count();
     assert_eq!(won, 1, "of concurrent takes exactly one wins");
 
     let p = k("absent");
-    assert!(store.put_if_absent(&p, b"1", Duration::from_secs(30)).await.unwrap());
-    assert!(!store.put_if_absent(&p, b"2", Duration::from_secs(30)).await.unwrap());
+    assert!(
+        store
+            .put_if_absent(&p, b"1", Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_if_absent(&p, b"2", Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.get(&p).await.unwrap().as_deref(), Some(&b"1"[..]));
 
     let n = k("counter");
@@ -53,7 +90,11 @@ async fn suite(store: Arc<dyn KvStore>) {
     assert_eq!(store.incr(&n, window).await.unwrap(), 2);
     assert_eq!(store.incr(&n, window).await.unwrap(), 3);
     tokio::time::sleep(Duration::from_millis(550)).await;
-    assert_eq!(store.incr(&n, window).await.unwrap(), 1, "a new window starts at 1");
+    assert_eq!(
+        store.incr(&n, window).await.unwrap(),
+        1,
+        "a new window starts at 1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,6 +114,9 @@ async fn redis_store_passes_the_contract() {
 
 #[tokio::test]
 async fn an_unreachable_redis_is_a_clear_error() {
-    let err = RedisStore::connect("redis://127.0.0.1:1", "x:").await.err().expect("no Redis on port 1");
+    let err = RedisStore::connect("redis://127.0.0.1:1", "x:")
+        .await
+        .err()
+        .expect("no Redis on port 1");
     assert!(err.to_string().contains("redis"), "{err}");
 }

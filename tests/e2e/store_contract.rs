@@ -33,13 +33,23 @@ async fn sql_store_passes_the_contract(b: Backend) {
     let m = Member::new(email.clone(), Some("Ola".into()), 1);
     s.insert_member(&m).await.unwrap();
     let dup = Member::new(Email::parse(&format!("ola.{id}@hk.no")).unwrap(), None, 2);
-    assert!(matches!(s.insert_member(&dup).await, Err(StoreError::Conflict)));
-    let found = s.find_member_by_email(&format!("OLA.{id}@hk.NO")).await.unwrap().unwrap();
+    assert!(matches!(
+        s.insert_member(&dup).await,
+        Err(StoreError::Conflict)
+    ));
+    let found = s
+        .find_member_by_email(&format!("OLA.{id}@hk.NO"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, m);
     assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 1);
     assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 2);
     s.reset_failed_logins(&m.id).await.unwrap();
-    assert_eq!(s.find_member(&m.id).await.unwrap().unwrap().failed_logins, 0);
+    assert_eq!(
+        s.find_member(&m.id).await.unwrap().unwrap().failed_logins,
+        0
+    );
 
     let fam = RefreshFamily {
         id: uuid::Uuid::new_v4().to_string(),
@@ -54,24 +64,49 @@ async fn sql_store_passes_the_contract(b: Backend) {
         revoked: false,
     };
     s.insert_family(&fam).await.unwrap();
-    let tok = RefreshToken { hash: format!("h{id}"), family_id: fam.id.clone(), created_at: 1, expires_at: i64::MAX / 2, spent: false };
+    let tok = RefreshToken {
+        hash: format!("h{id}"),
+        family_id: fam.id.clone(),
+        created_at: 1,
+        expires_at: i64::MAX / 2,
+        spent: false,
+    };
     s.insert_token(&tok).await.unwrap();
     let spends = (0..8).map(|_| {
         let s = s.clone();
         let h = tok.hash.clone();
         tokio::spawn(async move { s.spend_token(&h).await.unwrap() })
     });
-    let won = futures::future::join_all(spends).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    let won = futures::future::join_all(spends)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
     assert_eq!(won, 1, "a refresh token is spent once");
-    assert_eq!(s.revoke_online_families_of_session(&fam.sid).await.unwrap(), vec![fam.id.clone()]);
+    assert_eq!(
+        s.revoke_online_families_of_session(&fam.sid).await.unwrap(),
+        vec![fam.id.clone()]
+    );
     assert!(s.find_family(&fam.id).await.unwrap().unwrap().revoked);
     assert!(!s.revoke_family(&fam.id).await.unwrap(), "already revoked");
 
-    let key = |kid: &str, at: i64| StoredKey { kid: kid.into(), alg: SigningAlg::ES256, private_key: "{}".into(), created_at: at, retire_after: None };
+    let key = |kid: &str, at: i64| StoredKey {
+        kid: kid.into(),
+        alg: SigningAlg::ES256,
+        private_key: "{}".into(),
+        created_at: at,
+        retire_after: None,
+    };
     let k1 = format!("k1{id}");
     s.insert_key(&key(&k1, 10)).await.unwrap();
     assert!(s.retire_active_keys(100).await.unwrap() >= 1);
-    let retired = s.list_keys().await.unwrap().into_iter().find(|k| k.kid == k1).unwrap();
+    let retired = s
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kid == k1)
+        .unwrap();
     assert_eq!(retired.retire_after, Some(100));
     s.delete_keys_retired_before(101).await.unwrap();
     assert!(!s.list_keys().await.unwrap().iter().any(|k| k.kid == k1));
@@ -79,5 +114,9 @@ async fn sql_store_passes_the_contract(b: Backend) {
     let name = format!("secret-{id}");
     let first = s.get_or_create_secret(&name, "one").await.unwrap();
     assert_eq!(first, "one");
-    assert_eq!(s.get_or_create_secret(&name, "two").await.unwrap(), "one", "the first value wins");
+    assert_eq!(
+        s.get_or_create_secret(&name, "two").await.unwrap(),
+        "one",
+        "the first value wins"
+    );
 }

@@ -25,17 +25,28 @@ async fn login(app: &TestApp, client: &TestClient) -> (String, String) {
     let mail = email();
     app.member(&mail).await;
     let (verifier, challenge) = pkce();
-    (app.code_for(&app.browser, client, &challenge, &mail).await, verifier)
+    (
+        app.code_for(&app.browser, client, &challenge, &mail).await,
+        verifier,
+    )
 }
 
 fn code_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)]
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]
 }
 
 async fn error_of(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 async fn a_reused_code_fails_and_revokes_what_it_issued(b: Backend) {
@@ -46,11 +57,26 @@ async fn a_reused_code_fails_and_revokes_what_it_issued(b: Backend) {
     let at = tokens["access_token"].as_str().unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap();
     assert_eq!(app.userinfo_status(at).await, 200);
-    let again = app.token_request(&client, &code_form(&code, &verifier)).await;
+    let again = app
+        .token_request(&client, &code_form(&code, &verifier))
+        .await;
     assert_eq!(error_of(again).await, (400, "invalid_grant".into()));
-    assert_eq!(app.userinfo_status(at).await, 401, "the access token of a replayed code is revoked");
-    let refresh = app.token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
-    assert_eq!(error_of(refresh).await, (400, "invalid_grant".into()), "and its refresh token");
+    assert_eq!(
+        app.userinfo_status(at).await,
+        401,
+        "the access token of a replayed code is revoked"
+    );
+    let refresh = app
+        .token_request(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        )
+        .await;
+    assert_eq!(
+        error_of(refresh).await,
+        (400, "invalid_grant".into()),
+        "and its refresh token"
+    );
 }
 
 async fn concurrent_redemption_of_one_code_yields_one_success(b: Backend) {
@@ -59,9 +85,21 @@ async fn concurrent_redemption_of_one_code_yields_one_success(b: Backend) {
     let (code, verifier) = login(&app, &client).await;
     let form = code_form(&code, &verifier);
     let attempts = (0..8).map(|_| app.token_request(&client, &form));
-    let statuses: Vec<u16> = futures::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 7, "{statuses:?}");
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
 }
 
 async fn wrong_pkce_verifier_is_refused(b: Backend) {
@@ -69,10 +107,20 @@ async fn wrong_pkce_verifier_is_refused(b: Backend) {
     let client = app.client().await;
     let (code, _) = login(&app, &client).await;
     let (other, _) = pkce();
-    assert_eq!(error_of(app.token_request(&client, &code_form(&code, &other)).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        error_of(app.token_request(&client, &code_form(&code, &other)).await).await,
+        (400, "invalid_grant".into())
+    );
     let (code, _) = login(&app, &client).await;
-    let without = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    assert_eq!(error_of(app.token_request(&client, &without).await).await, (400, "invalid_grant".into()));
+    let without = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    assert_eq!(
+        error_of(app.token_request(&client, &without).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn code_is_bound_to_client_and_redirect_uri(b: Backend) {
@@ -80,38 +128,77 @@ async fn code_is_bound_to_client_and_redirect_uri(b: Backend) {
     let client = app.client().await;
     let thief = app.client().await;
     let (code, verifier) = login(&app, &client).await;
-    assert_eq!(error_of(app.token_request(&thief, &code_form(&code, &verifier)).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        error_of(
+            app.token_request(&thief, &code_form(&code, &verifier))
+                .await
+        )
+        .await,
+        (400, "invalid_grant".into())
+    );
     let (code, verifier) = login(&app, &client).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://rp.example/other"), ("code_verifier", verifier.as_str())];
-    assert_eq!(error_of(app.token_request(&client, &form).await).await, (400, "invalid_grant".into()));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://rp.example/other"),
+        ("code_verifier", verifier.as_str()),
+    ];
+    assert_eq!(
+        error_of(app.token_request(&client, &form).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn wrong_client_secret_is_401_with_challenge(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (code, verifier) = login(&app, &client).await;
-    let wrong = TestClient { id: client.id.clone(), secret: Some("not-the-secret".into()) };
-    let resp = app.token_request(&wrong, &code_form(&code, &verifier)).await;
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: Some("not-the-secret".into()),
+    };
+    let resp = app
+        .token_request(&wrong, &code_form(&code, &verifier))
+        .await;
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers().get("www-authenticate").unwrap().to_str().unwrap().starts_with("Basic"));
+    assert!(
+        resp.headers()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     assert_eq!(error_of(resp).await.1, "invalid_client");
     // The wrong method for the client is refused too (registered: Basic).
     let http = reqwest::Client::new();
     let mut form = code_form(&code, &verifier);
     form.push(("client_id", &client.id));
     form.push(("client_secret", client.secret.as_deref().unwrap()));
-    let resp = http.post(app.url("/token")).form(&form).send().await.unwrap();
+    let resp = http
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
 }
 
 async fn client_secret_post_and_public_clients_authenticate(b: Backend) {
     let app = TestApp::start(b).await;
-    let post = app.client_with(|c| c.auth_method = AuthMethod::ClientSecretPost).await;
+    let post = app
+        .client_with(|c| c.auth_method = AuthMethod::ClientSecretPost)
+        .await;
     let (code, verifier) = login(&app, &post).await;
     let mut form = code_form(&code, &verifier);
     form.push(("client_id", &post.id));
     form.push(("client_secret", post.secret.as_deref().unwrap()));
-    let resp = reqwest::Client::new().post(app.url("/token")).form(&form).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers().get("cache-control").unwrap(), "no-store");
 
@@ -119,7 +206,12 @@ async fn client_secret_post_and_public_clients_authenticate(b: Backend) {
     let (code, verifier) = login(&app, &public).await;
     let mut form = code_form(&code, &verifier);
     form.push(("client_id", &public.id));
-    let resp = reqwest::Client::new().post(app.url("/token")).form(&form).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 }
 
@@ -128,7 +220,14 @@ async fn expired_code_is_refused(b: Backend) {
     let client = app.client().await;
     let (code, verifier) = login(&app, &client).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(error_of(app.token_request(&client, &code_form(&code, &verifier)).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        error_of(
+            app.token_request(&client, &code_form(&code, &verifier))
+                .await
+        )
+        .await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn refresh_reuse_revokes_the_family(b: Backend) {
@@ -140,31 +239,69 @@ async fn refresh_reuse_revokes_the_family(b: Backend) {
     let refresh = |rt: String| {
         let app = &app;
         let client = &client;
-        async move { app.token_request(client, &[("grant_type", "refresh_token"), ("refresh_token", &rt)]).await }
+        async move {
+            app.token_request(
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            )
+            .await
+        }
     };
     let t1: Value = refresh(rt0.clone()).await.json().await.unwrap();
     let rt1 = t1["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt0, rt1);
     // An attacker replays the spent token: refused, and the family is revoked.
-    assert_eq!(error_of(refresh(rt0).await).await, (400, "invalid_grant".into()));
-    assert_eq!(error_of(refresh(rt1).await).await, (400, "invalid_grant".into()), "the live token dies with its family");
-    assert_eq!(app.userinfo_status(t1["access_token"].as_str().unwrap()).await, 401);
+    assert_eq!(
+        error_of(refresh(rt0).await).await,
+        (400, "invalid_grant".into())
+    );
+    assert_eq!(
+        error_of(refresh(rt1).await).await,
+        (400, "invalid_grant".into()),
+        "the live token dies with its family"
+    );
+    assert_eq!(
+        app.userinfo_status(t1["access_token"].as_str().unwrap())
+            .await,
+        401
+    );
     // A refresh token is bound to its client.
     let (code, verifier) = login(&app, &client).await;
     let t = app.redeem(&client, &code, &verifier).await;
     let other = app.client().await;
-    let r = app.token_request(&other, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())]).await;
+    let r = app
+        .token_request(
+            &other,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(error_of(r).await, (400, "invalid_grant".into()));
     // A narrower scope is allowed, a wider one is not.
     let rt = t["refresh_token"].as_str().unwrap();
-    let r = app.token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "openid email profile organization")]).await;
+    let r = app
+        .token_request(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("scope", "openid email profile organization"),
+            ],
+        )
+        .await;
     assert_eq!(error_of(r).await, (400, "invalid_scope".into()));
 }
 
 async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
     let app = TestApp::start(b).await;
-    let service = app.client_with(|c| c.grant_types = vec![GrantType::ClientCredentials]).await;
-    let resp = app.token_request(&service, &[("grant_type", "client_credentials")]).await;
+    let service = app
+        .client_with(|c| c.grant_types = vec![GrantType::ClientCredentials])
+        .await;
+    let resp = app
+        .token_request(&service, &[("grant_type", "client_credentials")])
+        .await;
     assert_eq!(resp.status(), 200);
     let t: Value = resp.json().await.unwrap();
     assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none());
@@ -179,24 +316,60 @@ async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
         .await
         .unwrap();
     assert_eq!(intro["active"], true);
-    assert_eq!(intro["aud"], app.base.as_str(), "default audience is the issuer setting");
+    assert_eq!(
+        intro["aud"],
+        app.base.as_str(),
+        "default audience is the issuer setting"
+    );
     assert_eq!(intro["sub"], service.id.as_str());
-    let resp = app.token_request(&service, &[("grant_type", "client_credentials"), ("resource", "https://api.hk.no/")]).await;
+    let resp = app
+        .token_request(
+            &service,
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://api.hk.no/"),
+            ],
+        )
+        .await;
     let t: Value = resp.json().await.unwrap();
     let claims = decode_claims(t["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], "https://api.hk.no/");
     // A code-flow client may not use it; openid needs a person.
     let web = app.client().await;
-    assert_eq!(error_of(app.token_request(&web, &[("grant_type", "client_credentials")]).await).await, (400, "unauthorized_client".into()));
-    let r = app.token_request(&service, &[("grant_type", "client_credentials"), ("scope", "openid")]).await;
+    assert_eq!(
+        error_of(
+            app.token_request(&web, &[("grant_type", "client_credentials")])
+                .await
+        )
+        .await,
+        (400, "unauthorized_client".into())
+    );
+    let r = app
+        .token_request(
+            &service,
+            &[("grant_type", "client_credentials"), ("scope", "openid")],
+        )
+        .await;
     assert_eq!(error_of(r).await, (400, "invalid_scope".into()));
-    assert_eq!(error_of(app.token_request(&service, &[("grant_type", "password")]).await).await, (400, "unsupported_grant_type".into()));
+    assert_eq!(
+        error_of(
+            app.token_request(&service, &[("grant_type", "password")])
+                .await
+        )
+        .await,
+        (400, "unsupported_grant_type".into())
+    );
 }
 
 pub fn decode_claims(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 async fn revocation_and_introspection(b: Backend) {
@@ -204,10 +377,16 @@ async fn revocation_and_introspection(b: Backend) {
     let client = app.client().await;
     let (code, verifier) = login(&app, &client).await;
     let t = app.redeem(&client, &code, &verifier).await;
-    let (at, rt) = (t["access_token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap());
+    let (at, rt) = (
+        t["access_token"].as_str().unwrap(),
+        t["refresh_token"].as_str().unwrap(),
+    );
     let http = reqwest::Client::new();
     let introspect = |token: &str| {
-        http.post(app.url("/introspect")).basic_auth(&client.id, client.secret.as_deref()).form(&[("token", token.to_owned())]).send()
+        http.post(app.url("/introspect"))
+            .basic_auth(&client.id, client.secret.as_deref())
+            .form(&[("token", token.to_owned())])
+            .send()
     };
     let i: Value = introspect(at).await.unwrap().json().await.unwrap();
     assert_eq!(i["active"], true);
@@ -219,25 +398,47 @@ async fn revocation_and_introspection(b: Backend) {
     let i: Value = introspect("garbage").await.unwrap().json().await.unwrap();
     assert_eq!(i, serde_json::json!({"active": false}));
     // Introspection needs client authentication.
-    let r = http.post(app.url("/introspect")).form(&[("token", at)]).send().await.unwrap();
+    let r = http
+        .post(app.url("/introspect"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 
     let revoke = |token: &str| {
-        http.post(app.url("/revoke")).basic_auth(&client.id, client.secret.as_deref()).form(&[("token", token.to_owned())]).send()
+        http.post(app.url("/revoke"))
+            .basic_auth(&client.id, client.secret.as_deref())
+            .form(&[("token", token.to_owned())])
+            .send()
     };
     assert_eq!(revoke(at).await.unwrap().status(), 200);
     assert_eq!(app.userinfo_status(at).await, 401);
     assert_eq!(revoke(rt).await.unwrap().status(), 200);
     let i: Value = introspect(rt).await.unwrap().json().await.unwrap();
     assert_eq!(i["active"], false);
-    assert_eq!(revoke("unknown-token").await.unwrap().status(), 200, "RFC 7009 §2.2: unknown tokens are not an error");
+    assert_eq!(
+        revoke("unknown-token").await.unwrap().status(),
+        200,
+        "RFC 7009 §2.2: unknown tokens are not an error"
+    );
     // Another client cannot revoke this client's tokens.
     let (code, verifier) = login(&app, &client).await;
     let t = app.redeem(&client, &code, &verifier).await;
     let other = app.client().await;
-    let r = http.post(app.url("/revoke")).basic_auth(&other.id, other.secret.as_deref()).form(&[("token", t["access_token"].as_str().unwrap())]).send().await.unwrap();
+    let r = http
+        .post(app.url("/revoke"))
+        .basic_auth(&other.id, other.secret.as_deref())
+        .form(&[("token", t["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
+    assert_eq!(
+        app.userinfo_status(t["access_token"].as_str().unwrap())
+            .await,
+        200
+    );
 }
 
 async fn userinfo_requires_a_valid_bearer_token(b: Backend) {
@@ -248,15 +449,40 @@ async fn userinfo_requires_a_valid_bearer_token(b: Backend) {
     let http = reqwest::Client::new();
     let resp = http.get(app.url("/userinfo")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
-    let resp = http.get(app.url("/userinfo")).bearer_auth("not.a.jwt").send().await.unwrap();
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    let resp = http
+        .get(app.url("/userinfo"))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
     // An ID token is not an access token (RFC 9068 typ).
-    let resp = http.get(app.url("/userinfo")).bearer_auth(t["id_token"].as_str().unwrap()).send().await.unwrap();
+    let resp = http
+        .get(app.url("/userinfo"))
+        .bearer_auth(t["id_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     // POST with the token in the form works (RFC 6750 §2.2).
-    let resp = http.post(app.url("/userinfo")).form(&[("access_token", t["access_token"].as_str().unwrap())]).send().await.unwrap();
+    let resp = http
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", t["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert!(body["sub"].is_string() && body["email"].is_string());

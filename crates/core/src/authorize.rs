@@ -34,7 +34,7 @@ pub enum AuthorizeOutcome {
     /// Redirect to the client: code or error, with `state` and `iss`.
     Redirect(String),
     /// The person must log in; the request waits under this id.
-    Login { request_id: String, request: AuthRequest },
+    Login { request_id: String },
 }
 
 /// Errors of the authorization endpoint.
@@ -80,8 +80,16 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 
 impl Provider {
     /// RFC 6749 §4.1.2.1: the error response, with `state` and RFC 9207 `iss`.
-    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
-        let mut p = vec![("error", e.code.as_str()), ("error_description", e.description.as_str())];
+    pub fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        e: &OAuthError,
+    ) -> String {
+        let mut p = vec![
+            ("error", e.code.as_str()),
+            ("error_description", e.description.as_str()),
+        ];
         if let Some(s) = state {
             p.push(("state", s));
         }
@@ -90,19 +98,28 @@ impl Provider {
     }
 
     /// Validates an authorization request and decides: code now, login page, or error.
-    pub async fn authorize(&self, params: &Params, session: Option<Session>) -> Result<AuthorizeOutcome, AuthorizeError> {
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        session: Option<Session>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
         // Until client and redirect URI are verified, errors are pages (RFC 6749 §4.1.2.1).
-        let client_id = params.get("client_id").map_err(AuthorizeError::Page)?.ok_or_else(|| {
-            AuthorizeError::Page(OAuthError::invalid_request("client_id is missing"))
-        })?;
-        let client = self
-            .clients
-            .find_client(client_id)
-            .await?
-            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client")))?;
-        let redirect_uri = params.get("redirect_uri").map_err(AuthorizeError::Page)?.ok_or_else(|| {
-            AuthorizeError::Page(OAuthError::invalid_request("redirect_uri is missing"))
-        })?;
+        let client_id = params
+            .get("client_id")
+            .map_err(AuthorizeError::Page)?
+            .ok_or_else(|| {
+                AuthorizeError::Page(OAuthError::invalid_request("client_id is missing"))
+            })?;
+        let client =
+            self.clients.find_client(client_id).await?.ok_or_else(|| {
+                AuthorizeError::Page(OAuthError::invalid_client("unknown client"))
+            })?;
+        let redirect_uri = params
+            .get("redirect_uri")
+            .map_err(AuthorizeError::Page)?
+            .ok_or_else(|| {
+                AuthorizeError::Page(OAuthError::invalid_request("redirect_uri is missing"))
+            })?;
         if !client.has_redirect_uri(redirect_uri) {
             return Err(AuthorizeError::Page(OAuthError::invalid_request(
                 "redirect_uri is not registered for this client",
@@ -112,42 +129,75 @@ impl Provider {
         let state = params.get("state").ok().flatten();
         let request = match self.validate_request(params, &client) {
             Ok(r) => r,
-            Err(e) => return Ok(AuthorizeOutcome::Redirect(self.error_redirect(redirect_uri, state, &e))),
+            Err(e) => {
+                return Ok(AuthorizeOutcome::Redirect(self.error_redirect(
+                    redirect_uri,
+                    state,
+                    &e,
+                )));
+            }
         };
         self.continue_authorization(request, session).await
     }
 
-    fn validate_request(&self, p: &Params, client: &crate::client::Client) -> Result<AuthRequest, OAuthError> {
+    fn validate_request(
+        &self,
+        p: &Params,
+        client: &crate::client::Client,
+    ) -> Result<AuthRequest, OAuthError> {
         // OIDC Core §6: request objects are not supported.
         if p.has("request") {
-            return Err(OAuthError::new(OAuthErrorCode::RequestNotSupported, "request objects are not supported"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::RequestNotSupported,
+                "request objects are not supported",
+            ));
         }
         if p.has("request_uri") {
-            return Err(OAuthError::new(OAuthErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::RequestUriNotSupported,
+                "request_uri is not supported",
+            ));
         }
         if p.has("registration") {
-            return Err(OAuthError::new(OAuthErrorCode::RegistrationNotSupported, "registration is not supported"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::RegistrationNotSupported,
+                "registration is not supported",
+            ));
         }
         let state = p.get("state")?.map(str::to_owned);
         let response_type = p.require("response_type")?;
         if response_type != "code" {
-            return Err(OAuthError::new(OAuthErrorCode::UnsupportedResponseType, "only response_type=code is supported"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
         }
-        if let Some(mode) = p.get("response_mode")? {
-            if mode != "query" {
-                return Err(OAuthError::invalid_request("only response_mode=query is supported"));
-            }
+        if let Some(mode) = p.get("response_mode")?
+            && mode != "query"
+        {
+            return Err(OAuthError::invalid_request(
+                "only response_mode=query is supported",
+            ));
         }
         if !client.allows_grant(crate::client::GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "client may not use the code flow"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "client may not use the code flow",
+            ));
         }
         let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
         if !scope.is_subset(&client.allowed_scope()) {
-            return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope not allowed for this client"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "scope not allowed for this client",
+            ));
         }
-        let code_challenge = pkce::parse_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
+        let code_challenge =
+            pkce::parse_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
         if client.is_public() && code_challenge.is_none() {
-            return Err(OAuthError::invalid_request("PKCE (code_challenge with S256) is required for public clients"));
+            return Err(OAuthError::invalid_request(
+                "PKCE (code_challenge with S256) is required for public clients",
+            ));
         }
         let mut force_login = false;
         let mut prompt_none = false;
@@ -158,21 +208,25 @@ impl Provider {
                     "none" => prompt_none = true,
                     "login" => force_login = true,
                     "consent" | "select_account" => {}
-                    other => return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}"))),
+                    other => {
+                        return Err(OAuthError::invalid_request(format!(
+                            "unsupported prompt value {other}"
+                        )));
+                    }
                 }
             }
             // OIDC Core §3.1.2.1: none with any other value is an error.
             if prompt_none && values.len() > 1 {
-                return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+                return Err(OAuthError::invalid_request(
+                    "prompt=none cannot be combined with other values",
+                ));
             }
         }
         let max_age = match p.get("max_age")? {
             None => None,
-            Some(s) => Some(
-                s.parse::<u32>()
-                    .map(i64::from)
-                    .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))?,
-            ),
+            Some(s) => Some(s.parse::<u32>().map(i64::from).map_err(|_| {
+                OAuthError::invalid_request("max_age must be a non-negative integer")
+            })?),
         };
         Ok(AuthRequest {
             client_id: client.id.clone(),
@@ -200,8 +254,14 @@ impl Provider {
         let usable = match session {
             Some(s) if !request.force_login => {
                 // OIDC Core §3.1.2.1: max_age=0 is a fresh login, like prompt=login.
-                let fresh = request.max_age.is_none_or(|m| m > 0 && now - s.auth_time <= m);
-                let member_ok = self.members.find_member(&s.member_id).await?.is_some_and(|m| m.is_active());
+                let fresh = request
+                    .max_age
+                    .is_none_or(|m| m > 0 && now - s.auth_time <= m);
+                let member_ok = self
+                    .members
+                    .find_member(&s.member_id)
+                    .await?
+                    .is_some_and(|m| m.is_active());
                 (fresh && member_ok).then_some(s)
             }
             _ => None,
@@ -219,8 +279,14 @@ impl Provider {
             )));
         }
         let request_id = random_token(24);
-        self.kv.put_json(&request_key(&request_id), &request, self.settings.login_request_ttl).await?;
-        Ok(AuthorizeOutcome::Login { request_id, request })
+        self.kv
+            .put_json(
+                &request_key(&request_id),
+                &request,
+                self.settings.login_request_ttl,
+            )
+            .await?;
+        Ok(AuthorizeOutcome::Login { request_id })
     }
 
     /// The authorization request waiting behind a login page.
@@ -232,14 +298,22 @@ impl Provider {
     }
 
     /// After a successful login: the request is finished and the code issued.
-    pub async fn resume_authorization(&self, id: &str, session: &Session) -> Result<Option<String>, CoreError> {
+    pub async fn resume_authorization(
+        &self,
+        id: &str,
+        session: &Session,
+    ) -> Result<Option<String>, CoreError> {
         let Some(request) = self.kv.take_json::<AuthRequest>(&request_key(id)).await? else {
             return Ok(None);
         };
         Ok(Some(self.issue_code(&request, session).await?))
     }
 
-    async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, CoreError> {
+    async fn issue_code(
+        &self,
+        request: &AuthRequest,
+        session: &Session,
+    ) -> Result<String, CoreError> {
         let code = random_token(32);
         let record = AuthCode {
             client_id: request.client_id.clone(),
@@ -252,7 +326,13 @@ impl Provider {
             sid: session.sid.clone(),
             issued_at: self.clock.now(),
         };
-        self.kv.put_json(&code_key(&hash_token(&code)), &record, self.settings.code_ttl).await?;
+        self.kv
+            .put_json(
+                &code_key(&hash_token(&code)),
+                &record,
+                self.settings.code_ttl,
+            )
+            .await?;
         let mut p = vec![("code", code.as_str())];
         if let Some(s) = &request.state {
             p.push(("state", s));

@@ -127,7 +127,11 @@ pub fn validate_redirect_uri(raw: &str) -> Result<(), String> {
                 Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
                 None => false,
             };
-            if loopback { Ok(()) } else { Err(format!("{raw} must use https")) }
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!("{raw} must use https"))
+            }
         }
         _ => Err(format!("{raw} must use https")),
     }

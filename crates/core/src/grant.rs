@@ -27,13 +27,23 @@ fn unauthorized(msg: &str) -> OAuthError {
 
 impl Provider {
     /// Authenticates a client with the method it registered; anything else is `invalid_client`.
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, CoreError> {
+    pub async fn authenticate_client(
+        &self,
+        creds: &ClientCredentials,
+    ) -> Result<Client, CoreError> {
         let fail = || CoreError::OAuth(OAuthError::invalid_client("client authentication failed"));
         // Client ids are printable ASCII; anything else is not worth a lookup.
-        if creds.client_id.is_empty() || creds.client_id.len() > 128 || !creds.client_id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        if creds.client_id.is_empty()
+            || creds.client_id.len() > 128
+            || !creds.client_id.bytes().all(|b| (0x21..0x7f).contains(&b))
+        {
             return Err(fail());
         }
-        let client = self.clients.find_client(&creds.client_id).await?.ok_or_else(fail)?;
+        let client = self
+            .clients
+            .find_client(&creds.client_id)
+            .await?
+            .ok_or_else(fail)?;
         if client.auth_method != creds.method {
             tracing::info!(client_id = %client.id, used = creds.method.as_str(), "client.auth_method_mismatch");
             return Err(fail());
@@ -54,7 +64,11 @@ impl Provider {
             "authorization_code" => self.exchange_code(client, p).await,
             "refresh_token" => self.refresh_grant(client, p).await,
             "client_credentials" => self.client_credentials(client, p).await,
-            _ => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type").into()),
+            _ => Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "unsupported grant_type",
+            )
+            .into()),
         }
     }
 
@@ -69,32 +83,53 @@ impl Provider {
         let hash = hash_token(code);
         let Some(record) = self.kv.take_json::<AuthCode>(&code_key(&hash)).await? else {
             self.revoke_replayed_code(&hash).await?;
-            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
+            return Err(
+                OAuthError::invalid_grant("code is invalid, expired or already used").into(),
+            );
         };
         let now = self.clock.now();
         if record.client_id != client.id {
             return Err(OAuthError::invalid_grant("code was issued to another client").into());
         }
         if now - record.issued_at > self.settings.code_ttl {
-            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
+            return Err(
+                OAuthError::invalid_grant("code is invalid, expired or already used").into(),
+            );
         }
         if record.redirect_uri != redirect_uri {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            )
+            .into());
         }
         match (&record.code_challenge, verifier) {
             (Some(ch), Some(v)) if pkce::verify(ch, v) => {}
             (None, None) => {}
-            (Some(_), _) => return Err(OAuthError::invalid_grant("code_verifier does not match").into()),
-            (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier without code_challenge").into()),
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_grant("code_verifier does not match").into());
+            }
+            (None, Some(_)) => {
+                return Err(
+                    OAuthError::invalid_grant("code_verifier without code_challenge").into(),
+                );
+            }
         }
         let member = self.active_member(&record.member_id).await?;
         let scope = Scope::parse(&record.scope)?;
-        let family_id = client.allows_grant(GrantType::RefreshToken).then(|| uuid::Uuid::new_v4().to_string());
+        let family_id = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| uuid::Uuid::new_v4().to_string());
         let jti = new_jti(family_id.as_deref());
         // Written before the tokens exist, so a concurrent replay finds it.
-        let spent = SpentCode { client_id: client.id.clone(), access_jti: jti.clone(), family_id: family_id.clone() };
+        let spent = SpentCode {
+            client_id: client.id.clone(),
+            access_jti: jti.clone(),
+            family_id: family_id.clone(),
+        };
         let marker_ttl = self.settings.access_token_ttl.max(self.settings.code_ttl);
-        self.kv.put_json(&spent_key(&hash), &spent, marker_ttl).await?;
+        self.kv
+            .put_json(&spent_key(&hash), &spent, marker_ttl)
+            .await?;
         let refresh_token = match &family_id {
             Some(fid) => {
                 let family = RefreshFamily {
@@ -125,7 +160,8 @@ impl Provider {
             audience: None,
         };
         let response = self.mint_tokens(&grant, &jti, refresh_token)?;
-        self.audit_member("token.issued", &member.id, Some(&client.id), None).await;
+        self.audit_member("token.issued", &member.id, Some(&client.id), None)
+            .await;
         Ok(response)
     }
 
@@ -135,12 +171,21 @@ impl Provider {
             return Ok(());
         };
         tracing::warn!(client_id = %spent.client_id, "token.code_replayed");
-        self.kv.mark(&format!("jti_revoked:{}", spent.access_jti), self.settings.access_token_ttl).await?;
+        self.kv
+            .mark(
+                &format!("jti_revoked:{}", spent.access_jti),
+                self.settings.access_token_ttl,
+            )
+            .await?;
         if let Some(fid) = &spent.family_id {
             self.revoke_family(fid).await?;
         }
-        let ev = crate::audit::AuditEvent::new("token.code_replayed", format!("client:{}", spent.client_id), self.clock.now())
-            .client(&spent.client_id);
+        let ev = crate::audit::AuditEvent::new(
+            "token.code_replayed",
+            format!("client:{}", spent.client_id),
+            self.clock.now(),
+        )
+        .client(&spent.client_id);
         self.record(ev).await;
         Ok(())
     }
@@ -172,10 +217,18 @@ impl Provider {
             return Err(unauthorized("client may not use refresh_token").into());
         }
         let presented = p.require("refresh_token")?;
-        let invalid = || CoreError::OAuth(OAuthError::invalid_grant("refresh token is invalid, expired or revoked"));
+        let invalid = || {
+            CoreError::OAuth(OAuthError::invalid_grant(
+                "refresh token is invalid, expired or revoked",
+            ))
+        };
         let hash = hash_token(presented);
         let token = self.refresh.find_token(&hash).await?.ok_or_else(invalid)?;
-        let family = self.refresh.find_family(&token.family_id).await?.ok_or_else(invalid)?;
+        let family = self
+            .refresh
+            .find_family(&token.family_id)
+            .await?
+            .ok_or_else(invalid)?;
         if family.client_id != client.id {
             return Err(invalid());
         }
@@ -193,7 +246,13 @@ impl Provider {
         if token.spent || !self.refresh.spend_token(&hash).await? {
             tracing::warn!(client_id = %client.id, family = %family.id, "token.refresh_reused");
             self.revoke_family(&family.id).await?;
-            self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None).await;
+            self.audit_member(
+                "token.family_revoked",
+                &family.member_id,
+                Some(&client.id),
+                None,
+            )
+            .await;
             return Err(invalid());
         }
         let granted = Scope::parse(&family.scope)?;
@@ -201,7 +260,11 @@ impl Provider {
             Some(s) => {
                 let asked = Scope::parse(s)?;
                 if !asked.is_subset(&granted) {
-                    return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope exceeds the original grant").into());
+                    return Err(OAuthError::new(
+                        OAuthErrorCode::InvalidScope,
+                        "scope exceeds the original grant",
+                    )
+                    .into());
                 }
                 asked
             }
@@ -224,19 +287,31 @@ impl Provider {
     }
 
     /// RFC 6749 §4.4, with RFC 8707 `resource` as the audience.
-    async fn client_credentials(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
+    async fn client_credentials(
+        &self,
+        client: &Client,
+        p: &Params,
+    ) -> Result<TokenResponse, CoreError> {
         if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(unauthorized("client may not use client_credentials").into());
         }
         let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
         if scope.contains("openid") || scope.contains("offline_access") {
-            return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "openid and offline_access need a person").into());
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "openid and offline_access need a person",
+            )
+            .into());
         }
         let resource = p.get("resource")?;
         if let Some(r) = resource {
             let ok = url::Url::parse(r).is_ok_and(|u| u.fragment().is_none());
             if !ok {
-                return Err(OAuthError::new(OAuthErrorCode::InvalidRequest, "resource must be an absolute URI without fragment").into());
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidRequest,
+                    "resource must be an absolute URI without fragment",
+                )
+                .into());
             }
         }
         let grant = Grant {

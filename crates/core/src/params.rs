@@ -27,7 +27,9 @@ impl Params {
                 }
                 // No protocol value carries a NUL; databases refuse them.
                 if v.contains('\0') {
-                    return Err(OAuthError::invalid_request(format!("{name} contains a NUL character")));
+                    return Err(OAuthError::invalid_request(format!(
+                        "{name} contains a NUL character"
+                    )));
                 }
                 found = Some(v.as_str());
             }
@@ -36,7 +38,8 @@ impl Params {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
+        self.get(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -50,7 +53,11 @@ mod tests {
 
     #[test]
     fn repeated_is_an_error_and_empty_is_absent() {
-        let p = Params::new(vec![("a".into(), "1".into()), ("a".into(), "2".into()), ("b".into(), "".into())]);
+        let p = Params::new(vec![
+            ("a".into(), "1".into()),
+            ("a".into(), "2".into()),
+            ("b".into(), "".into()),
+        ]);
         assert!(p.get("a").is_err());
         assert_eq!(p.get("b").ok().flatten(), None);
         assert!(p.require("c").is_err());

@@ -43,7 +43,11 @@ impl PasswordHasher {
         let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
             .map_err(|e| CoreError::Invalid(format!("argon2 parameters: {e}")))?;
         let dummy = hash_with(&params, "dummy password for unknown members")?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(s.max_concurrent.max(1))), dummy: Arc::new(dummy) })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(s.max_concurrent.max(1))),
+            dummy: Arc::new(dummy),
+        })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, CoreError> {
@@ -53,28 +57,47 @@ impl PasswordHasher {
 
     /// Verifies against `stored`, or against the dummy hash when there is none
     /// (then `ok` is always false).
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verification, CoreError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verification, CoreError> {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
         let params = self.params.clone();
         self.run(move || {
             let Ok(parsed) = PasswordHash::new(&hash) else {
-                return Verification { ok: false, needs_rehash: false };
+                return Verification {
+                    ok: false,
+                    needs_rehash: false,
+                };
             };
-            let ok = argon2(&params).verify_password(password.as_bytes(), &parsed).is_ok() && real;
+            let ok = argon2(&params)
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+                && real;
             let current = Params::try_from(&parsed).ok();
             let needs_rehash = ok
                 && (parsed.algorithm.as_str() != "argon2id"
                     || current.is_none_or(|p| {
-                        p.m_cost() != params.m_cost() || p.t_cost() != params.t_cost() || p.p_cost() != params.p_cost()
+                        p.m_cost() != params.m_cost()
+                            || p.t_cost() != params.t_cost()
+                            || p.p_cost() != params.p_cost()
                     }));
             Verification { ok, needs_rehash }
         })
         .await
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-        let _permit = self.permits.acquire().await.map_err(|e| CoreError::Internal(e.to_string()))?;
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(f))
             .await
@@ -99,7 +122,12 @@ mod tests {
     use super::*;
 
     fn settings(m: u32) -> Argon2Settings {
-        Argon2Settings { memory_kib: m, iterations: 2, parallelism: 1, max_concurrent: 2 }
+        Argon2Settings {
+            memory_kib: m,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 2,
+        }
     }
 
     #[tokio::test]
@@ -107,12 +135,26 @@ mod tests {
         let a = PasswordHasher::new(settings(19 * 1024)).unwrap();
         let h = a.hash("correct horse battery staple".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let v = a.verify("correct horse battery staple".into(), Some(h.clone())).await.unwrap();
-        assert_eq!(v, Verification { ok: true, needs_rehash: false });
+        let v = a
+            .verify("correct horse battery staple".into(), Some(h.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                ok: true,
+                needs_rehash: false
+            }
+        );
         assert!(!a.verify("wrong".into(), Some(h.clone())).await.unwrap().ok);
         assert!(!a.verify("anything".into(), None).await.unwrap().ok);
         let b = PasswordHasher::new(settings(20 * 1024)).unwrap();
-        assert!(b.verify("correct horse battery staple".into(), Some(h)).await.unwrap().needs_rehash);
+        assert!(
+            b.verify("correct horse battery staple".into(), Some(h))
+                .await
+                .unwrap()
+                .needs_rehash
+        );
     }
 
     #[test]

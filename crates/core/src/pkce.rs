@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 fn is_unreserved(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Validates `code_challenge` and `code_challenge_method` of an authorization request.
@@ -17,7 +18,9 @@ pub fn parse_challenge(
 ) -> Result<Option<String>, OAuthError> {
     match (challenge, method) {
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
         (Some(_), Some(m)) if m != "S256" => Err(OAuthError::invalid_request(
             "code_challenge_method must be S256; plain is not supported",
         )),
@@ -64,6 +67,12 @@ mod tests {
         assert!(parse_challenge(Some(CHALLENGE), Some("plain")).is_err());
         assert!(parse_challenge(Some(CHALLENGE), None).is_err());
         assert!(parse_challenge(None, Some("S256")).is_err());
-        assert_eq!(parse_challenge(Some(CHALLENGE), Some("S256")).ok().flatten().as_deref(), Some(CHALLENGE));
+        assert_eq!(
+            parse_challenge(Some(CHALLENGE), Some("S256"))
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some(CHALLENGE)
+        );
     }
 }

@@ -11,11 +11,17 @@ impl Provider {
     /// foreign token is not an error (§2.2).
     pub async fn revoke(&self, client: &Client, token: &str) -> Result<(), CoreError> {
         if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {
-            if let Some(family) = self.refresh.find_family(&rt.family_id).await? {
-                if family.client_id == client.id {
-                    self.revoke_family(&family.id).await?;
-                    self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None).await;
-                }
+            if let Some(family) = self.refresh.find_family(&rt.family_id).await?
+                && family.client_id == client.id
+            {
+                self.revoke_family(&family.id).await?;
+                self.audit_member(
+                    "token.family_revoked",
+                    &family.member_id,
+                    Some(&client.id),
+                    None,
+                )
+                .await;
             }
             return Ok(());
         }
@@ -24,10 +30,10 @@ impl Provider {
             let jti = claims.get("jti").and_then(Value::as_str);
             let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
             let left = exp - self.clock.now();
-            if let (Some(owner), Some(jti), true) = (owner, jti, left > 0) {
-                if owner == client.id {
-                    self.kv.mark(&format!("jti_revoked:{jti}"), left).await?;
-                }
+            if let (Some(owner), Some(jti), true) = (owner, jti, left > 0)
+                && owner == client.id
+            {
+                self.kv.mark(&format!("jti_revoked:{jti}"), left).await?;
             }
         }
         Ok(())
@@ -37,7 +43,10 @@ impl Provider {
     pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, CoreError> {
         // §2.1: the caller must be authorized; a public client proves nothing.
         if client.is_public() {
-            return Err(crate::error::OAuthError::invalid_client("public clients may not introspect").into());
+            return Err(crate::error::OAuthError::invalid_client(
+                "public clients may not introspect",
+            )
+            .into());
         }
         let inactive = json!({ "active": false });
         if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {
@@ -68,7 +77,17 @@ impl Provider {
                 let mut out = serde_json::Map::new();
                 out.insert("active".into(), json!(true));
                 out.insert("token_type".into(), json!("Bearer"));
-                for k in ["scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time"] {
+                for k in [
+                    "scope",
+                    "client_id",
+                    "sub",
+                    "exp",
+                    "iat",
+                    "iss",
+                    "aud",
+                    "jti",
+                    "auth_time",
+                ] {
                     if let Some(v) = claims.get(k) {
                         out.insert(k.into(), v.clone());
                     }

@@ -4,7 +4,13 @@ use crate::error::{OAuthError, OAuthErrorCode};
 use std::collections::BTreeSet;
 
 /// The scopes HK ID knows.
-pub const SUPPORTED: [&str; 5] = ["openid", "email", "profile", "organization", "offline_access"];
+pub const SUPPORTED: [&str; 5] = [
+    "openid",
+    "email",
+    "profile",
+    "organization",
+    "offline_access",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scope(BTreeSet<String>);
@@ -15,11 +21,20 @@ impl Scope {
         let mut set = BTreeSet::new();
         for s in raw.split(' ').filter(|s| !s.is_empty()) {
             // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-            if !s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)) {
-                return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope has invalid characters"));
+            if !s
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+            {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidScope,
+                    "scope has invalid characters",
+                ));
             }
             if !SUPPORTED.contains(&s) {
-                return Err(OAuthError::new(OAuthErrorCode::InvalidScope, format!("unknown scope {s}")));
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidScope,
+                    format!("unknown scope {s}"),
+                ));
             }
             set.insert(s.to_owned());
         }
@@ -57,7 +72,9 @@ mod tests {
 
     #[test]
     fn parses_known_scopes_and_refuses_others() {
-        let s = Scope::parse("openid  email profile").ok().unwrap_or_default();
+        let s = Scope::parse("openid  email profile")
+            .ok()
+            .unwrap_or_default();
         assert!(s.contains("openid") && s.contains("email"));
         assert_eq!(s.to_string(), "email openid profile");
         assert!(Scope::parse("openid admin").is_err());

@@ -44,7 +44,9 @@ impl Provider {
             auth_time: now,
             created_at: now,
         };
-        self.kv.put_json(&key(&cookie), &session, self.settings.session_ttl).await?;
+        self.kv
+            .put_json(&key(&cookie), &session, self.settings.session_ttl)
+            .await?;
         Ok((cookie, session))
     }
 
@@ -59,7 +61,12 @@ impl Provider {
     }
 
     async fn end_session_tokens(&self, sid: &str) -> Result<(), StoreError> {
-        self.kv.mark(&format!("session_ended:{sid}"), self.settings.refresh_token_ttl).await?;
+        self.kv
+            .mark(
+                &format!("session_ended:{sid}"),
+                self.settings.refresh_token_ttl,
+            )
+            .await?;
         for fam in self.refresh.revoke_online_families_of_session(sid).await? {
             self.mark_family_revoked(&fam).await?;
         }

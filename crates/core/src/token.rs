@@ -69,10 +69,10 @@ pub fn scope_claims(member: &Member, scope: &Scope, claims: &mut Claims) {
         claims.insert("email".into(), json!(member.email.as_str()));
         claims.insert("email_verified".into(), json!(member.is_active()));
     }
-    if scope.contains("profile") {
-        if let Some(n) = &member.name {
-            claims.insert("name".into(), json!(n));
-        }
+    if scope.contains("profile")
+        && let Some(n) = &member.name
+    {
+        claims.insert("name".into(), json!(n));
     }
     if scope.contains("organization") {
         if let Some(n) = &member.org_number {
@@ -90,8 +90,18 @@ impl Provider {
         let now = self.clock.now();
         let mut c = Claims::new();
         c.insert("iss".into(), json!(self.settings.issuer));
-        c.insert("sub".into(), json!(grant.member.map_or(grant.client.id.as_str(), |m| m.id.as_str())));
-        c.insert("aud".into(), json!(grant.audience.unwrap_or(&self.settings.default_audience)));
+        c.insert(
+            "sub".into(),
+            json!(
+                grant
+                    .member
+                    .map_or(grant.client.id.as_str(), |m| m.id.as_str())
+            ),
+        );
+        c.insert(
+            "aud".into(),
+            json!(grant.audience.unwrap_or(&self.settings.default_audience)),
+        );
         c.insert("client_id".into(), json!(grant.client.id));
         c.insert("iat".into(), json!(now));
         c.insert("exp".into(), json!(now + self.settings.access_token_ttl));
@@ -105,11 +115,17 @@ impl Provider {
         if let Some(s) = grant.sid {
             c.insert("sid".into(), json!(s));
         }
-        self.signer.sign(self.settings.access_token_alg, "at+jwt", &c)
+        self.signer
+            .sign(self.settings.access_token_alg, "at+jwt", &c)
     }
 
     /// Signs an ID token for a member grant, bound to `access_token` by `at_hash`.
-    pub fn mint_id_token(&self, grant: &Grant<'_>, member: &Member, access_token: &str) -> Result<String, CoreError> {
+    pub fn mint_id_token(
+        &self,
+        grant: &Grant<'_>,
+        member: &Member,
+        access_token: &str,
+    ) -> Result<String, CoreError> {
         let now = self.clock.now();
         let alg = grant.client.id_token_alg;
         let mut c = Claims::new();
@@ -134,10 +150,17 @@ impl Provider {
     }
 
     /// Access token plus, for `openid`, the ID token.
-    pub fn mint_tokens(&self, grant: &Grant<'_>, jti: &str, refresh_token: Option<String>) -> Result<TokenResponse, CoreError> {
+    pub fn mint_tokens(
+        &self,
+        grant: &Grant<'_>,
+        jti: &str,
+        refresh_token: Option<String>,
+    ) -> Result<TokenResponse, CoreError> {
         let access_token = self.mint_access_token(grant, jti)?;
         let id_token = match grant.member {
-            Some(m) if grant.scope.contains("openid") => Some(self.mint_id_token(grant, m, &access_token)?),
+            Some(m) if grant.scope.contains("openid") => {
+                Some(self.mint_id_token(grant, m, &access_token)?)
+            }
             _ => None,
         };
         Ok(TokenResponse {
@@ -158,7 +181,13 @@ mod tests {
     #[test]
     fn at_hash_matches_the_oidc_example() {
         // OIDC Core Appendix A.3 (RS256, SHA-256).
-        assert_eq!(at_hash(SigningAlg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(
+                SigningAlg::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 
     #[test]

@@ -30,12 +30,18 @@ impl Services {
     /// Connects and migrates the database, opens the short-lived store and
     /// loads (or first creates) the signing keys.
     pub async fn open(settings: &Settings, issuer: &str) -> anyhow::Result<Self> {
-        let sql = SqlStore::connect(&settings.database.url.0).await.context("database (database.url)")?;
+        let sql = SqlStore::connect(&settings.database.url.0)
+            .await
+            .context("database (database.url)")?;
         sql.migrate().await.context("database migrations")?;
         let kv: Arc<dyn KvStore> = if settings.redis.url.0.is_empty() {
             Arc::new(MemoryStore::new())
         } else {
-            Arc::new(RedisStore::connect(&settings.redis.url.0, &settings.redis.key_prefix).await.context("redis (redis.url)")?)
+            Arc::new(
+                RedisStore::connect(&settings.redis.url.0, &settings.redis.key_prefix)
+                    .await
+                    .context("redis (redis.url)")?,
+            )
         };
         let keyring = Arc::new(KeyRing::new(settings.key_encryption_key()?)?);
         let p = &settings.passwords;
@@ -73,13 +79,23 @@ impl Services {
             passwords,
             clock,
         };
-        Ok(Self { sql, keyring, provider })
+        Ok(Self {
+            sql,
+            keyring,
+            provider,
+        })
     }
 
     /// Reloads the published keys (after a rotation by any node) and drops expired ones.
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let p = &self.provider;
-        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), p.settings.max_token_lifetime()).await?;
+        hk_idp_jose::ensure_keys(
+            &self.sql,
+            &self.keyring,
+            p.clock.now(),
+            p.settings.max_token_lifetime(),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -96,7 +112,12 @@ impl App {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.server.listen)
             .await
-            .with_context(|| format!("cannot listen on {} (server.listen, IDP_LISTEN)", settings.server.listen))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (server.listen, IDP_LISTEN)",
+                    settings.server.listen
+                )
+            })?;
         let addr = listener.local_addr()?;
         let issuer = if settings.server.issuer.is_empty() {
             format!("http://{addr}")
@@ -104,13 +125,27 @@ impl App {
             settings.server.issuer.trim_end_matches('/').to_owned()
         };
         let services = Arc::new(Services::open(settings, &issuer).await?);
-        let csrf_key = services.sql.get_or_create_secret("csrf", &random_token(32)).await?;
-        let state = AppState::new(services.provider.clone(), csrf_key.into_bytes(), Arc::new(services.sql.clone()));
-        Ok(Self { services, state, listener, reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)) })
+        let csrf_key = services
+            .sql
+            .get_or_create_secret("csrf", &random_token(32))
+            .await?;
+        let state = AppState::new(
+            services.provider.clone(),
+            csrf_key.into_bytes(),
+            Arc::new(services.sql.clone()),
+        );
+        Ok(Self {
+            services,
+            state,
+            listener,
+            reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn issuer(&self) -> &str {
@@ -118,13 +153,19 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, with background upkeep alongside.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
         let router = hk_idp_web::app(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "server.started");
-        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         upkeep.abort();
         result.context("server failed")
     }

@@ -13,7 +13,11 @@ use serde_json::json;
 use std::io::Read;
 
 #[derive(Debug, Parser)]
-#[command(name = "hk-idp", version, about = "HK ID: the OpenID Connect identity provider of HK Norge")]
+#[command(
+    name = "hk-idp",
+    version,
+    about = "HK ID: the OpenID Connect identity provider of HK Norge"
+)]
 pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -131,7 +135,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => App::build(&settings).await?.run().await,
         Command::Migrate => {
-            let sql = hk_idp_store_sql::SqlStore::connect(&settings.database.url.0).await.context("database")?;
+            let sql = hk_idp_store_sql::SqlStore::connect(&settings.database.url.0)
+                .await
+                .context("database")?;
             sql.migrate().await.context("migrations")?;
             print(cli.json, json!({"migrated": true}), "migrations applied");
             Ok(())
@@ -140,24 +146,56 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let s = open(&settings).await?;
             let now = s.provider.clock.now();
             let fresh = hk_idp_jose::rotate_keys(&s.sql, &s.keyring, now).await?;
-            let kids: Vec<_> = fresh.iter().map(|k| json!({"kid": k.kid, "alg": k.alg.as_str()})).collect();
-            let text = fresh.iter().map(|k| format!("{} {}", k.alg, k.kid)).collect::<Vec<_>>().join("\n");
-            print(cli.json, json!({"keys": kids}), &format!("new signing keys:\n{text}\nold keys stay published until their tokens expire"));
+            let kids: Vec<_> = fresh
+                .iter()
+                .map(|k| json!({"kid": k.kid, "alg": k.alg.as_str()}))
+                .collect();
+            let text = fresh
+                .iter()
+                .map(|k| format!("{} {}", k.alg, k.kid))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(
+                cli.json,
+                json!({"keys": kids}),
+                &format!(
+                    "new signing keys:\n{text}\nold keys stay published until their tokens expire"
+                ),
+            );
             Ok(())
         }
         Command::User(UserCommand::Add(a)) => {
             let s = open(&settings).await?;
             let password = if a.password_stdin {
                 let mut buf = String::new();
-                std::io::stdin().read_to_string(&mut buf).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .context("reading the password from standard input")?;
                 Some(buf.trim_end_matches(['\r', '\n']).to_owned())
             } else {
                 None
             };
-            let new = NewMember { email: a.email, name: a.name, org_number: a.org_number, org_name: a.org_name, password };
-            let member = s.provider.create_member(new, settings.passwords.min_length as usize).await?;
+            let new = NewMember {
+                email: a.email,
+                name: a.name,
+                org_number: a.org_number,
+                org_name: a.org_name,
+                password,
+            };
+            let member = s
+                .provider
+                .create_member(new, settings.passwords.min_length as usize)
+                .await?;
             let view = MemberView::from(&member);
-            print(cli.json, serde_json::to_value(&view)?, &format!("member {} registered ({})", view.email, view.status.as_str()));
+            print(
+                cli.json,
+                serde_json::to_value(&view)?,
+                &format!(
+                    "member {} registered ({})",
+                    view.email,
+                    view.status.as_str()
+                ),
+            );
             Ok(())
         }
         Command::Client(ClientCommand::Create(c)) => {
@@ -209,8 +247,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 "first_party": client.first_party,
             });
             let text = match &secret {
-                Some(sec) => format!("client_id: {}\nclient_secret: {sec}\n(the secret is shown only now)", client.id),
-                None => format!("client_id: {}\n(public client: no secret; PKCE is required)", client.id),
+                Some(sec) => format!(
+                    "client_id: {}\nclient_secret: {sec}\n(the secret is shown only now)",
+                    client.id
+                ),
+                None => format!(
+                    "client_id: {}\n(public client: no secret; PKCE is required)",
+                    client.id
+                ),
             };
             print(cli.json, out, &text);
             Ok(())
@@ -234,4 +278,3 @@ fn print(json: bool, value: serde_json::Value, text: &str) {
         println!("{text}");
     }
 }
-

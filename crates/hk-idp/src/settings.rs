@@ -134,7 +134,15 @@ pub enum SettingsError {
     #[error("configuration: {0}")]
     Load(String),
     #[error("configuration: setting {setting}: {reason}")]
-    Invalid { setting: &'static str, reason: String },
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+/// Empty (unset) or starting with one of `schemes`.
+fn optional_url_ok(value: &str, schemes: &[&str]) -> bool {
+    value.is_empty() || schemes.iter().any(|s| value.starts_with(s))
 }
 
 /// Names the setting (lower case, dotted) and where its value came from.
@@ -143,7 +151,11 @@ fn describe(errors: figment::Error) -> SettingsError {
         .into_iter()
         .map(|e| {
             let path = e.path.join(".").to_ascii_lowercase();
-            let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| m.name.to_string())
+                .unwrap_or_default();
             match (path.is_empty(), source.is_empty()) {
                 (true, _) => e.kind.to_string(),
                 (false, true) => format!("setting {path}: {}", e.kind),
@@ -155,7 +167,10 @@ fn describe(errors: figment::Error) -> SettingsError {
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid { setting, reason: reason.into() }
+    SettingsError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
 }
 
 impl Settings {
@@ -171,13 +186,15 @@ impl Settings {
             fig = fig.merge(Toml::file_exact(path));
         }
         // Unknown flat names are warned about (see `unknown_env_vars`), not fatal.
-        let env = Env::prefixed("IDP_").filter(|key| is_known_env(key.as_str())).map(|key| {
-            let upper = key.as_str().to_ascii_uppercase();
-            match ENV_NAMES.iter().find(|(name, _)| *name == upper) {
-                Some((_, path)) => (*path).into(),
-                None => key.as_str().replace("__", ".").into(),
-            }
-        });
+        let env = Env::prefixed("IDP_")
+            .filter(|key| is_known_env(key.as_str()))
+            .map(|key| {
+                let upper = key.as_str().to_ascii_uppercase();
+                match ENV_NAMES.iter().find(|(name, _)| *name == upper) {
+                    Some((_, path)) => (*path).into(),
+                    None => key.as_str().replace("__", ".").into(),
+                }
+            });
         fig.merge(env)
     }
 
@@ -189,28 +206,53 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         if !self.server.issuer.is_empty() {
-            let url = url::Url::parse(&self.server.issuer).map_err(|e| invalid("server.issuer (IDP_ISSUER)", e.to_string()))?;
-            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
-                return Err(invalid("server.issuer (IDP_ISSUER)", "must be an http(s) URL without query or fragment"));
+            let url = url::Url::parse(&self.server.issuer)
+                .map_err(|e| invalid("server.issuer (IDP_ISSUER)", e.to_string()))?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(invalid(
+                    "server.issuer (IDP_ISSUER)",
+                    "must be an http(s) URL without query or fragment",
+                ));
             }
         }
         let db = &self.database.url.0;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            return Err(invalid("database.url (IDP_DATABASE_URL)", "must start with sqlite:// or postgres://"));
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url (IDP_DATABASE_URL)",
+                "must start with sqlite:// or postgres://",
+            ));
         }
         let redis = &self.redis.url.0;
-        if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
-            return Err(invalid("redis.url (IDP_REDIS_URL)", "must start with redis:// or rediss://"));
+        if !optional_url_ok(redis, &["redis://", "rediss://"]) {
+            return Err(invalid(
+                "redis.url (IDP_REDIS_URL)",
+                "must start with redis:// or rediss://",
+            ));
         }
         let smtp = &self.mail.smtp_url.0;
-        if !smtp.is_empty() && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
-            return Err(invalid("mail.smtp_url (IDP_SMTP_URL)", "must start with smtp:// or smtps://"));
+        if !optional_url_ok(smtp, &["smtp://", "smtps://"]) {
+            return Err(invalid(
+                "mail.smtp_url (IDP_SMTP_URL)",
+                "must start with smtp:// or smtps://",
+            ));
         }
         if hk_idp_core::keys::SigningAlg::parse(&self.tokens.access_token_alg).is_none() {
-            return Err(invalid("tokens.access_token_alg", "must be RS256, ES256 or EdDSA"));
+            return Err(invalid(
+                "tokens.access_token_alg",
+                "must be RS256, ES256 or EdDSA",
+            ));
         }
         if self.tokens.code_ttl == 0 || self.tokens.code_ttl > 60 {
-            return Err(invalid("tokens.code_ttl", "must be between 1 and 60 seconds"));
+            return Err(invalid(
+                "tokens.code_ttl",
+                "must be between 1 and 60 seconds",
+            ));
         }
         for (name, v) in [
             ("tokens.access_token_ttl", self.tokens.access_token_ttl),
@@ -220,15 +262,24 @@ impl Settings {
             ("session.login_request_ttl", self.session.login_request_ttl),
             ("keys.reload_interval", self.keys.reload_interval),
             ("passwords.max_concurrent", self.passwords.max_concurrent),
-            ("passwords.max_failed_logins", self.passwords.max_failed_logins),
+            (
+                "passwords.max_failed_logins",
+                self.passwords.max_failed_logins,
+            ),
         ] {
             if v == 0 {
-                return Err(SettingsError::Invalid { setting: name, reason: "must be greater than 0".into() });
+                return Err(SettingsError::Invalid {
+                    setting: name,
+                    reason: "must be greater than 0".into(),
+                });
             }
         }
         let p = &self.passwords;
         if p.argon2_memory_kib < 19456 || p.argon2_iterations < 2 || p.argon2_parallelism < 1 {
-            return Err(invalid("passwords.argon2_*", "below OWASP's minimum (m=19456 KiB, t=2, p=1)"));
+            return Err(invalid(
+                "passwords.argon2_*",
+                "below OWASP's minimum (m=19456 KiB, t=2, p=1)",
+            ));
         }
         if !(8..=256).contains(&p.min_length) {
             return Err(invalid("passwords.min_length", "must be between 8 and 256"));
@@ -279,13 +330,16 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_setting() {
-        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("tokens.access_token_alg", "HS256"));
+        let fig = Figment::from(Toml::string(DEFAULTS))
+            .merge(Serialized::default("tokens.access_token_alg", "HS256"));
         let e = Settings::from_figment(fig).unwrap_err().to_string();
         assert!(e.contains("tokens.access_token_alg"), "{e}");
-        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.listen", "nowhere"));
+        let fig = Figment::from(Toml::string(DEFAULTS))
+            .merge(Serialized::default("server.listen", "nowhere"));
         let e = Settings::from_figment(fig).unwrap_err().to_string();
         assert!(e.contains("listen"), "{e}");
-        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.nonsense", 1));
+        let fig =
+            Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.nonsense", 1));
         assert!(Settings::from_figment(fig).is_err());
     }
 

@@ -22,10 +22,20 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>, Instant) -> T) -> Result<T, StoreError> {
-        let mut map = self.entries.lock().map_err(|_| StoreError::Backend("memory store poisoned".into()))?;
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>, Instant) -> T,
+    ) -> Result<T, StoreError> {
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store poisoned".into()))?;
         let now = Instant::now();
-        if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
             map.retain(|_, (_, exp)| *exp > now);
         }
         Ok(f(&mut map, now))
@@ -34,7 +44,10 @@ impl MemoryStore {
     /// Number of live entries (for tests of the sweep).
     pub fn len(&self) -> usize {
         let now = Instant::now();
-        self.entries.lock().map(|m| m.values().filter(|(_, e)| *e > now).count()).unwrap_or(0)
+        self.entries
+            .lock()
+            .map(|m| m.values().filter(|(_, e)| *e > now).count())
+            .unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,7 +74,12 @@ impl KvStore for MemoryStore {
         })
     }
 
-    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         self.with(|m, now| {
             if live(m, key, now) {
                 return false;
@@ -72,11 +90,23 @@ impl KvStore for MemoryStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(|m, now| if live(m, key, now) { m.get(key).map(|(v, _)| v.clone()) } else { None })
+        self.with(|m, now| {
+            if live(m, key, now) {
+                m.get(key).map(|(v, _)| v.clone())
+            } else {
+                None
+            }
+        })
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(|m, now| if live(m, key, now) { m.remove(key).map(|(v, _)| v) } else { None })
+        self.with(|m, now| {
+            if live(m, key, now) {
+                m.remove(key).map(|(v, _)| v)
+            } else {
+                None
+            }
+        })
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -88,11 +118,19 @@ impl KvStore for MemoryStore {
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         self.with(|m, now| {
             let n = if live(m, key, now) {
-                m.get(key).and_then(|(v, _)| v.as_slice().try_into().ok()).map(u64::from_le_bytes).unwrap_or(0) + 1
+                m.get(key)
+                    .and_then(|(v, _)| v.as_slice().try_into().ok())
+                    .map(u64::from_le_bytes)
+                    .unwrap_or(0)
+                    + 1
             } else {
                 1
             };
-            let exp = if n == 1 { now + window } else { m.get(key).map_or(now + window, |(_, e)| *e) };
+            let exp = if n == 1 {
+                now + window
+            } else {
+                m.get(key).map_or(now + window, |(_, e)| *e)
+            };
             m.insert(key.to_owned(), (n.to_le_bytes().to_vec(), exp));
             n
         })

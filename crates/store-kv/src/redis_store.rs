@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::kv::KvStore;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script, SetExpiry, SetOptions, ExistenceCheck};
+use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -35,7 +35,11 @@ impl RedisStore {
         let incr = Script::new(
             "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
         );
-        Ok(Self { conn, prefix: prefix.to_owned(), incr })
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            incr,
+        })
     }
 
     fn key(&self, key: &str) -> String {
@@ -48,15 +52,25 @@ impl KvStore for RedisStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
         let opts = SetOptions::default().with_expiration(SetExpiry::PX(millis(ttl)));
-        c.set_options::<_, _, ()>(self.key(key), value, opts).await.map_err(backend)
+        c.set_options::<_, _, ()>(self.key(key), value, opts)
+            .await
+            .map_err(backend)
     }
 
-    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         let opts = SetOptions::default()
             .conditional_set(ExistenceCheck::NX)
             .with_expiration(SetExpiry::PX(millis(ttl)));
-        let r: Option<String> = c.set_options(self.key(key), value, opts).await.map_err(backend)?;
+        let r: Option<String> = c
+            .set_options(self.key(key), value, opts)
+            .await
+            .map_err(backend)?;
         Ok(r.is_some())
     }
 
@@ -77,11 +91,20 @@ impl KvStore for RedisStore {
 
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         let mut c = self.conn.clone();
-        self.incr.key(self.key(key)).arg(millis(window)).invoke_async(&mut c).await.map_err(backend)
+        self.incr
+            .key(self.key(key))
+            .arg(millis(window))
+            .invoke_async(&mut c)
+            .await
+            .map_err(backend)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut c).await.map(|_| ()).map_err(backend)
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map(|_| ())
+            .map_err(backend)
     }
 }

@@ -21,12 +21,20 @@ impl AuditStore for SqlStore {
             ip: e.ip.clone(),
             detail: e.detail.clone(),
         };
-        Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Entity::insert(m.into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     async fn list_events(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = Entity::find().order_by_desc(Column::At).limit(limit).all(&self.db).await.map_err(db_error)?;
+        let rows = Entity::find()
+            .order_by_desc(Column::At)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(rows
             .into_iter()
             .map(|m| AuditEvent {

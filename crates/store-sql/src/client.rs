@@ -41,7 +41,12 @@ fn to_model(c: &Client) -> Model {
         name: c.name.clone(),
         redirect_uris: json(&c.redirect_uris),
         post_logout_redirect_uris: json(&c.post_logout_redirect_uris),
-        grant_types: json(&c.grant_types.iter().map(|g| g.as_str().to_owned()).collect()),
+        grant_types: json(
+            &c.grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+        ),
         auth_method: c.auth_method.as_str().to_owned(),
         id_token_alg: c.id_token_alg.as_str().to_owned(),
         initiate_login_uri: c.initiate_login_uri.clone(),
@@ -53,16 +58,27 @@ fn to_model(c: &Client) -> Model {
 #[async_trait]
 impl ClientStore for SqlStore {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
-        Entity::insert(to_model(client).into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Entity::insert(to_model(client).into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?.map(to_core).transpose()
+        Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(to_core)
+            .transpose()
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let r = Entity::delete_by_id(id.to_owned()).exec(&self.db).await.map_err(db_error)?;
+        let r = Entity::delete_by_id(id.to_owned())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(r.rows_affected > 0)
     }
 }

@@ -19,7 +19,10 @@ impl KeyStore for SqlStore {
             created_at: key.created_at,
             retire_after: key.retire_after,
         };
-        signing_key::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        signing_key::Entity::insert(m.into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
@@ -32,7 +35,8 @@ impl KeyStore for SqlStore {
         rows.into_iter()
             .map(|m| {
                 Ok(StoredKey {
-                    alg: SigningAlg::parse(&m.alg).ok_or_else(|| StoreError::Backend(format!("key {}: bad alg", m.kid)))?,
+                    alg: SigningAlg::parse(&m.alg)
+                        .ok_or_else(|| StoreError::Backend(format!("key {}: bad alg", m.kid)))?,
                     kid: m.kid,
                     private_key: m.private_key,
                     created_at: m.created_at,
@@ -63,7 +67,10 @@ impl KeyStore for SqlStore {
 
     async fn get_or_create_secret(&self, name: &str, value: &str) -> Result<String, StoreError> {
         // Insert-or-keep, then read: of nodes starting together, the first value wins for all.
-        let m = server_secret::Model { name: name.to_owned(), value: value.to_owned() };
+        let m = server_secret::Model {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        };
         server_secret::Entity::insert(m.into_active_model())
             .on_conflict_do_nothing_on([server_secret::Column::Name])
             .exec(&self.db)

@@ -27,9 +27,13 @@ impl SqlStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or_default();
-            if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+            if let Some(dir) = std::path::Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
         }
         let mut opts = ConnectOptions::new(url.to_owned());
@@ -41,7 +45,11 @@ impl SqlStore {
         let db = Database::connect(opts).await.map_err(db_error)?;
         if url.starts_with("sqlite") {
             // WAL lets readers proceed while one writer writes; wait instead of failing on a lock.
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA synchronous=NORMAL"] {
+            for pragma in [
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA busy_timeout=5000",
+                "PRAGMA synchronous=NORMAL",
+            ] {
                 db.execute_unprepared(pragma).await.map_err(db_error)?;
             }
         }

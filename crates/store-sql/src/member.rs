@@ -43,16 +43,26 @@ fn to_model(m: &Member) -> Model {
 #[async_trait]
 impl MemberStore for SqlStore {
     async fn insert_member(&self, member: &Member) -> Result<(), StoreError> {
-        Entity::insert(to_model(member).into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        Entity::insert(to_model(member).into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError> {
-        Ok(Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?.map(to_core))
+        Ok(Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(to_core))
     }
 
     async fn find_member_by_email(&self, email: &str) -> Result<Option<Member>, StoreError> {
-        let found = Entity::find().filter(Column::Email.eq(email.to_lowercase())).one(&self.db).await;
+        let found = Entity::find()
+            .filter(Column::Email.eq(email.to_lowercase()))
+            .one(&self.db)
+            .await;
         Ok(found.map_err(db_error)?.map(to_core))
     }
 
@@ -70,7 +80,10 @@ impl MemberStore for SqlStore {
             .exec(&self.db)
             .await
             .map_err(db_error)?;
-        let m = Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?;
+        let m = Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(m.map_or(0, |m| m.failed_logins))
     }
 
@@ -85,7 +98,10 @@ impl MemberStore for SqlStore {
     }
 
     async fn delete_member(&self, id: &str) -> Result<bool, StoreError> {
-        let r = Entity::delete_by_id(id.to_owned()).exec(&self.db).await.map_err(db_error)?;
+        let r = Entity::delete_by_id(id.to_owned())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(r.rows_affected > 0)
     }
 }

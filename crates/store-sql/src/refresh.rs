@@ -63,24 +63,43 @@ impl RefreshStore for SqlStore {
             expires_at: f.expires_at,
             revoked: f.revoked,
         };
-        fam::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        fam::Entity::insert(m.into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
-        Ok(fam::Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?.map(family_to_core))
+        Ok(fam::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(family_to_core))
     }
 
     async fn revoke_family(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(!self.revoke_where(Condition::all().add(fam::Column::Id.eq(id))).await?.is_empty())
+        Ok(!self
+            .revoke_where(Condition::all().add(fam::Column::Id.eq(id)))
+            .await?
+            .is_empty())
     }
 
     async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError> {
-        self.revoke_where(Condition::all().add(fam::Column::MemberId.eq(member_id))).await
+        self.revoke_where(Condition::all().add(fam::Column::MemberId.eq(member_id)))
+            .await
     }
 
-    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
-        self.revoke_where(Condition::all().add(fam::Column::Sid.eq(sid)).add(fam::Column::Offline.eq(false))).await
+    async fn revoke_online_families_of_session(
+        &self,
+        sid: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.revoke_where(
+            Condition::all()
+                .add(fam::Column::Sid.eq(sid))
+                .add(fam::Column::Offline.eq(false)),
+        )
+        .await
     }
 
     async fn insert_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
@@ -91,12 +110,18 @@ impl RefreshStore for SqlStore {
             expires_at: t.expires_at,
             spent: t.spent,
         };
-        tok::Entity::insert(m.into_active_model()).exec(&self.db).await.map_err(db_error)?;
+        tok::Entity::insert(m.into_active_model())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
-        let m = tok::Entity::find_by_id(hash.to_owned()).one(&self.db).await.map_err(db_error)?;
+        let m = tok::Entity::find_by_id(hash.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(m.map(|m| RefreshToken {
             hash: m.hash,
             family_id: m.family_id,
@@ -119,8 +144,16 @@ impl RefreshStore for SqlStore {
     }
 
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let t = tok::Entity::delete_many().filter(tok::Column::ExpiresAt.lt(now)).exec(&self.db).await.map_err(db_error)?;
-        let f = fam::Entity::delete_many().filter(fam::Column::ExpiresAt.lt(now)).exec(&self.db).await.map_err(db_error)?;
+        let t = tok::Entity::delete_many()
+            .filter(tok::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        let f = fam::Entity::delete_many()
+            .filter(fam::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(t.rows_affected + f.rows_affected)
     }
 }

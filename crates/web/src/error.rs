@@ -29,8 +29,10 @@ fn body(code: OAuthErrorCode, description: &str) -> Json<serde_json::Value> {
 
 fn bearer_challenge(code: OAuthErrorCode, description: &str) -> HeaderValue {
     let d = description.replace(['"', '\\'], "");
-    HeaderValue::from_str(&format!("Bearer realm=\"hk-idp\", error=\"{code}\", error_description=\"{d}\""))
-        .unwrap_or(HeaderValue::from_static("Bearer realm=\"hk-idp\""))
+    HeaderValue::from_str(&format!(
+        "Bearer realm=\"hk-idp\", error=\"{code}\", error_description=\"{d}\""
+    ))
+    .unwrap_or(HeaderValue::from_static("Bearer realm=\"hk-idp\""))
 }
 
 /// Logs an internal failure once, with its cause chain.
@@ -49,7 +51,9 @@ impl IntoResponse for ApiError {
         let (status, code, description) = match &self.0 {
             CoreError::OAuth(e) => {
                 let status = match e.code {
-                    OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+                    OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => {
+                        StatusCode::UNAUTHORIZED
+                    }
                     OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
                     OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
                     OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -57,16 +61,36 @@ impl IntoResponse for ApiError {
                 };
                 (status, e.code, e.description.clone())
             }
-            CoreError::EmailExists => (StatusCode::CONFLICT, OAuthErrorCode::InvalidRequest, "e-mail address already registered".into()),
-            CoreError::NotFound => (StatusCode::NOT_FOUND, OAuthErrorCode::InvalidRequest, "not found".into()),
-            CoreError::Invalid(d) => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest, d.clone()),
+            CoreError::EmailExists => (
+                StatusCode::CONFLICT,
+                OAuthErrorCode::InvalidRequest,
+                "e-mail address already registered".into(),
+            ),
+            CoreError::NotFound => (
+                StatusCode::NOT_FOUND,
+                OAuthErrorCode::InvalidRequest,
+                "not found".into(),
+            ),
+            CoreError::Invalid(d) => (
+                StatusCode::BAD_REQUEST,
+                OAuthErrorCode::InvalidRequest,
+                d.clone(),
+            ),
             CoreError::Store(StoreError::Backend(_)) => {
                 log_internal(&self.0);
-                (StatusCode::SERVICE_UNAVAILABLE, OAuthErrorCode::TemporarilyUnavailable, "try again later".into())
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    "try again later".into(),
+                )
             }
             other => {
                 log_internal(other);
-                (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError, "internal error".into())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    OAuthErrorCode::ServerError,
+                    "internal error".into(),
+                )
             }
         };
         let mut resp = (status, body(code, &description)).into_response();
@@ -75,11 +99,17 @@ impl IntoResponse for ApiError {
         match code {
             // RFC 6749 §5.2: 401 for invalid_client carries a challenge.
             OAuthErrorCode::InvalidClient => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"hk-idp\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"hk-idp\""),
+                );
             }
             // RFC 6750 §3.
             OAuthErrorCode::InvalidToken | OAuthErrorCode::InsufficientScope => {
-                headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(code, &description));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    bearer_challenge(code, &description),
+                );
             }
             _ => {}
         }
@@ -108,12 +138,18 @@ impl IntoResponse for PageError {
         let (status, page) = match &self {
             PageError::BadRequest(detail) => {
                 tracing::info!(detail = %detail, "page.bad_request");
-                (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::bad_request(detail))
+                (
+                    StatusCode::BAD_REQUEST,
+                    crate::pages::ErrorPage::bad_request(detail),
+                )
             }
             PageError::Expired => (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::expired()),
             PageError::Internal(e) => {
                 log_internal(e);
-                (StatusCode::INTERNAL_SERVER_ERROR, crate::pages::ErrorPage::internal())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::pages::ErrorPage::internal(),
+                )
             }
         };
         crate::pages::render(status, &page)

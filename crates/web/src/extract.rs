@@ -22,7 +22,11 @@ fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// Parameters of a request: the query for GET, the form body for POST.
@@ -33,7 +37,9 @@ async fn read_params(req: Request) -> Result<(Params, HeaderMap), OAuthError> {
     }
     let headers = req.headers().clone();
     if !is_form(&headers) {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
     let bytes = Bytes::from_request(req, &())
         .await
@@ -58,7 +64,10 @@ pub struct PageParams(pub Params);
 impl<S: Send + Sync> FromRequest<S> for PageParams {
     type Rejection = PageError;
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        read_params(req).await.map(|(p, _)| Self(p)).map_err(|e| PageError::BadRequest(e.description))
+        read_params(req)
+            .await
+            .map(|(p, _)| Self(p))
+            .map_err(|e| PageError::BadRequest(e.description))
     }
 }
 
@@ -70,7 +79,10 @@ fn basic_credentials(value: &str) -> Result<(String, String), OAuthError> {
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     let unescape = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned()).map_err(|_| bad())
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| bad())
     };
     Ok((unescape(id)?, unescape(secret)?))
 }
@@ -80,24 +92,44 @@ pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCrede
     let form_id = p.get("client_id")?;
     let form_secret = p.get("client_secret")?;
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let auth = auth.to_str().map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?;
+        let auth = auth
+            .to_str()
+            .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?;
         if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") {
             // RFC 6749 §2.3: one method per request.
             if form_secret.is_some() {
-                return Err(OAuthError::invalid_request("use one client authentication method").into());
+                return Err(
+                    OAuthError::invalid_request("use one client authentication method").into(),
+                );
             }
             let (id, secret) = basic_credentials(auth)?;
             if form_id.is_some_and(|f| f != id) {
-                return Err(OAuthError::invalid_request("client_id does not match the Authorization header").into());
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Authorization header",
+                )
+                .into());
             }
-            return Ok(ClientCredentials { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic });
+            return Ok(ClientCredentials {
+                client_id: id,
+                secret: Some(secret),
+                method: AuthMethod::ClientSecretBasic,
+            });
         }
         return Err(OAuthError::invalid_client("unsupported authentication scheme").into());
     }
-    let id = form_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    let id =
+        form_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
     Ok(match form_secret {
-        Some(s) => ClientCredentials { client_id: id.to_owned(), secret: Some(s.to_owned()), method: AuthMethod::ClientSecretPost },
-        None => ClientCredentials { client_id: id.to_owned(), secret: None, method: AuthMethod::None },
+        Some(s) => ClientCredentials {
+            client_id: id.to_owned(),
+            secret: Some(s.to_owned()),
+            method: AuthMethod::ClientSecretPost,
+        },
+        None => ClientCredentials {
+            client_id: id.to_owned(),
+            secret: None,
+            method: AuthMethod::None,
+        },
     })
 }
 
@@ -105,19 +137,31 @@ pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCrede
 pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError> {
     let from_header = match headers.get(header::AUTHORIZATION) {
         Some(v) => {
-            let v = v.to_str().map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
+            let v = v
+                .to_str()
+                .map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
             match v.get(..7) {
                 Some(s) if s.eq_ignore_ascii_case("bearer ") => Some(v[7..].trim().to_owned()),
-                _ => return Err(OAuthError::invalid_token("the Authorization scheme must be Bearer").into()),
+                _ => {
+                    return Err(OAuthError::invalid_token(
+                        "the Authorization scheme must be Bearer",
+                    )
+                    .into());
+                }
             }
         }
         None => None,
     };
     let from_form = p.get("access_token")?.map(str::to_owned);
     match (from_header, from_form) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the token in one place only").into()),
+        (Some(_), Some(_)) => {
+            Err(OAuthError::invalid_request("send the token in one place only").into())
+        }
         (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
-        _ => Err(ApiError::oauth(OAuthErrorCode::InvalidToken, "no access token")),
+        _ => Err(ApiError::oauth(
+            OAuthErrorCode::InvalidToken,
+            "no access token",
+        )),
     }
 }
 
@@ -127,7 +171,12 @@ pub struct ClientIp(pub Option<String>);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        ))
     }
 }
 
@@ -138,8 +187,17 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_decoded() {
         // "my%20client:s%3Acret+x" → ("my client", "s:cret x")
-        let v = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my%20client:s%3Acret+x"));
-        assert_eq!(basic_credentials(&v).ok(), Some(("my client".into(), "s:cret x".into())));
+        let v = format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                "my%20client:s%3Acret+x"
+            )
+        );
+        assert_eq!(
+            basic_credentials(&v).ok(),
+            Some(("my client".into(), "s:cret x".into()))
+        );
         assert!(basic_credentials("Basic !!!").is_err());
     }
 }

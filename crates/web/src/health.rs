@@ -26,7 +26,14 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     if let Err(e) = &kv {
         tracing::warn!(error = %e, "readyz.store_down");
     }
-    let status = if db.is_ok() && kv.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db.is_ok() && kv.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let word = |ok: bool| if ok { "ok" } else { "down" };
-    (status, Json(json!({ "database": word(db.is_ok()), "store": word(kv.is_ok()) })))
+    (
+        status,
+        Json(json!({ "database": word(db.is_ok()), "store": word(kv.is_ok()) })),
+    )
 }

@@ -14,11 +14,20 @@ use hk_idp_core::discovery::paths;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::show_discovery))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::show_discovery),
+        )
         .route(paths::JWKS, get(discovery::show_jwks))
-        .route(paths::AUTHORIZE, get(authorize::authorize).post(authorize::authorize))
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::authorize).post(authorize::authorize),
+        )
         .route(paths::TOKEN, post(token::token))
-        .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(
+            paths::USERINFO,
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
 }

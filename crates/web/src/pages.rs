@@ -16,15 +16,24 @@ const STYLESHEET: &str = include_str!("../static/hkid.css");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show_login).post(login::submit_login))
-        .route(hk_idp_core::discovery::paths::END_SESSION, get(logout::logout).post(logout::logout))
+        .route(
+            hk_idp_core::discovery::paths::END_SESSION,
+            get(logout::logout).post(logout::logout),
+        )
         .route("/static/hkid.css", get(stylesheet))
 }
 
 async fn stylesheet() -> Response {
     let mut resp = STYLESHEET.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     resp
 }
 
@@ -33,7 +42,8 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     match page.render() {
         Ok(html) => {
             let mut resp = (status, Html(html)).into_response();
-            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             resp
         }
         Err(e) => {
@@ -56,11 +66,23 @@ pub struct ErrorPage {
 
 impl ErrorPage {
     pub fn info(title: &str, message: &str) -> Self {
-        Self { lang: "nb", title: title.into(), message: message.into(), is_error: false, link: None }
+        Self {
+            lang: "nb",
+            title: title.into(),
+            message: message.into(),
+            is_error: false,
+            link: None,
+        }
     }
 
     fn error(message: &str) -> Self {
-        Self { lang: "nb", title: "Noe gikk galt".into(), message: message.into(), is_error: true, link: None }
+        Self {
+            lang: "nb",
+            title: "Noe gikk galt".into(),
+            message: message.into(),
+            is_error: true,
+            link: None,
+        }
     }
 
     pub fn bad_request(detail: &str) -> Self {
@@ -71,7 +93,8 @@ impl ErrorPage {
     }
 
     pub fn expired() -> Self {
-        let mut p = Self::error("Siden er utløpt. Gå tilbake til tjenesten du kom fra og prøv igjen.");
+        let mut p =
+            Self::error("Siden er utløpt. Gå tilbake til tjenesten du kom fra og prøv igjen.");
         p.title = "Siden er utløpt".into();
         p
     }

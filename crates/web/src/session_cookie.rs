@@ -46,7 +46,11 @@ fn sign(state: &AppState, value: &str) -> String {
 
 /// The CSRF token for this browser, setting the cookie it derives from if needed.
 pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    match jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 43) {
+    match jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+    {
         Some(v) => {
             let t = sign(state, &v);
             (jar, t)

@@ -20,7 +20,13 @@ impl AppState {
     pub fn new(provider: Provider, csrf_key: Vec<u8>, database: Arc<dyn Health>) -> Self {
         let doc = hk_idp_core::discovery::metadata(&provider.settings);
         let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&doc).unwrap_or_default());
-        Self { provider, discovery, csrf_key: Arc::from(csrf_key), metrics: Arc::new(Metrics::new()), database }
+        Self {
+            provider,
+            discovery,
+            csrf_key: Arc::from(csrf_key),
+            metrics: Arc::new(Metrics::new()),
+            database,
+        }
     }
 
     pub fn cookie_secure(&self) -> bool {

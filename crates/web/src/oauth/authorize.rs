@@ -9,12 +9,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use hk_idp_core::authorize::{AuthorizeError, AuthorizeOutcome};
 
-pub async fn authorize(State(state): State<AppState>, jar: CookieJar, PageParams(params): PageParams) -> Result<Response, PageError> {
+pub async fn authorize(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    PageParams(params): PageParams,
+) -> Result<Response, PageError> {
     let p = &state.provider;
     let session = p.find_session(session_id(&jar).as_deref()).await?;
     match p.authorize(&params, session).await {
         Ok(AuthorizeOutcome::Redirect(url)) => Ok(Redirect::to(&url).into_response()),
-        Ok(AuthorizeOutcome::Login { request_id, .. }) => {
+        Ok(AuthorizeOutcome::Login { request_id }) => {
             Ok(Redirect::to(&format!("/login?req={request_id}")).into_response())
         }
         Err(AuthorizeError::Page(e)) => Err(PageError::BadRequest(e.description)),

@@ -8,7 +8,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub async fn revoke(State(state): State<AppState>, OAuthParams(params, headers): OAuthParams) -> Result<Response, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    OAuthParams(params, headers): OAuthParams,
+) -> Result<Response, ApiError> {
     let creds = client_credentials(&headers, &params)?;
     let client = state.provider.authenticate_client(&creds).await?;
     let token = params.require("token")?;
@@ -16,12 +19,16 @@ pub async fn revoke(State(state): State<AppState>, OAuthParams(params, headers):
     Ok(StatusCode::OK.into_response())
 }
 
-pub async fn introspect(State(state): State<AppState>, OAuthParams(params, headers): OAuthParams) -> Result<Response, ApiError> {
+pub async fn introspect(
+    State(state): State<AppState>,
+    OAuthParams(params, headers): OAuthParams,
+) -> Result<Response, ApiError> {
     let creds = client_credentials(&headers, &params)?;
     let client = state.provider.authenticate_client(&creds).await?;
     let token = params.require("token")?;
     let answer = state.provider.introspect(&client, token).await?;
     let mut resp = Json(answer).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }

@@ -8,13 +8,18 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-pub async fn token(State(state): State<AppState>, OAuthParams(params, headers): OAuthParams) -> Result<Response, ApiError> {
+pub async fn token(
+    State(state): State<AppState>,
+    OAuthParams(params, headers): OAuthParams,
+) -> Result<Response, ApiError> {
     let creds = client_credentials(&headers, &params)?;
     let client = state.provider.authenticate_client(&creds).await?;
     let tokens = state.provider.token(&client, &params).await?;
     let mut resp = Json(tokens).into_response();
     // RFC 6749 §5.1.
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)
 }

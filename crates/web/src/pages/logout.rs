@@ -24,9 +24,20 @@ struct ConfirmPage {
     hidden: Vec<(String, String)>,
 }
 
-const PASSED_ON: [&str; 5] = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"];
+const PASSED_ON: [&str; 5] = [
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "ui_locales",
+];
 
-pub async fn logout(State(state): State<AppState>, method: Method, jar: CookieJar, PageParams(p): PageParams) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    method: Method,
+    jar: CookieJar,
+    PageParams(p): PageParams,
+) -> Result<Response, PageError> {
     let provider = &state.provider;
     let request = match provider.check_logout(&p).await {
         Ok(r) => r,
@@ -41,15 +52,27 @@ pub async fn logout(State(state): State<AppState>, method: Method, jar: CookieJa
     }
     let hint_names_session = session.as_ref().is_some_and(|s| {
         request.hint_sid.as_deref() == Some(s.sid.as_str())
-            || (request.hint_sid.is_none() && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
+            || (request.hint_sid.is_none()
+                && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
     });
     if session.is_some() && !confirmed && !hint_names_session {
         let (jar, csrf) = csrf_token(&state, jar);
         let hidden = PASSED_ON
             .iter()
-            .filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned())))
+            .filter_map(|k| {
+                p.get(k)
+                    .ok()
+                    .flatten()
+                    .map(|v| ((*k).to_owned(), v.to_owned()))
+            })
             .collect();
-        let page = ConfirmPage { lang: "nb", title: "Logg ut", csrf, client_name: request.client_name, hidden };
+        let page = ConfirmPage {
+            lang: "nb",
+            title: "Logg ut",
+            csrf,
+            client_name: request.client_name,
+            hidden,
+        };
         return Ok((jar, render(StatusCode::OK, &page)).into_response());
     }
     let jar = match cookie {
@@ -61,6 +84,13 @@ pub async fn logout(State(state): State<AppState>, method: Method, jar: CookieJa
     };
     match request.redirect {
         Some(url) => Ok((jar, Redirect::to(&url)).into_response()),
-        None => Ok((jar, render(StatusCode::OK, &ErrorPage::info("Du er logget ut", "Du er nå logget ut av HK ID."))).into_response()),
+        None => Ok((
+            jar,
+            render(
+                StatusCode::OK,
+                &ErrorPage::info("Du er logget ut", "Du er nå logget ut av HK ID."),
+            ),
+        )
+            .into_response()),
     }
 }
