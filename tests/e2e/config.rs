@@ -1,7 +1,7 @@
 //! The real binary: configuration errors name the setting, the CLI registers
 //! members and clients with `--json`, and `serve` starts on the embedded default.
 
-use crate::helpers::{Backend, PASSWORD, email, postgres_url};
+use crate::helpers::{Backend, PASSWORD, PgDatabase, email};
 use crate::on_both;
 use serde_json::Value;
 use std::io::Write;
@@ -85,9 +85,13 @@ on_both!(cli_registers_members_and_clients_as_json);
 
 async fn cli_registers_members_and_clients_as_json(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = match b {
-        Backend::Embedded => format!("sqlite://{}/cli.sqlite?mode=rwc", dir.path().display()),
-        Backend::PostgresRedis => postgres_url().await,
+    let pg = match b {
+        Backend::Embedded => None,
+        Backend::PostgresRedis => Some(PgDatabase::create().await),
+    };
+    let db = match &pg {
+        None => format!("sqlite://{}/cli.sqlite?mode=rwc", dir.path().display()),
+        Some(pg) => pg.url.clone(),
     };
     let env = [("IDP_DATABASE_URL", db.as_str())];
     let mail = email();

@@ -11,7 +11,7 @@ use hk_idp_core::registry::NewMember;
 use reqwest::redirect::Policy;
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::Arc;
-use tokio::sync::{OnceCell, oneshot};
+use tokio::sync::oneshot;
 
 /// The storage set-ups every scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,32 +62,54 @@ pub fn services_missing() -> bool {
     missing
 }
 
-static PG_DATABASE: OnceCell<String> = OnceCell::const_new();
+/// A fresh PostgreSQL database for one test, dropped when the guard goes.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+    admin: String,
+}
 
-/// One fresh PostgreSQL database per test run; stale ones from earlier runs are dropped.
-pub async fn postgres_url() -> String {
-    PG_DATABASE
-        .get_or_init(|| async {
-            let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-            let db = Database::connect(&admin)
-                .await
-                .expect("connect to TEST_DATABASE_URL");
-            let name = format!(
-                "hkid_e2e_{}_{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            );
-            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create test database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            format!("{base}/{name}")
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+        let db = Database::connect(&admin)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        let name = format!("hkid_e2e_{}", uuid::Uuid::new_v4().simple());
+        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside a runtime; a thread of its own may block on another.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin).await {
+                    let _ = db
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
         })
-        .await
-        .clone()
+        .join();
+    }
 }
 
 pub struct TestApp {
@@ -99,6 +121,8 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     /// Kept so the temporary data folder lives as long as the server.
     _data: tempfile::TempDir,
+    /// Dropped after the server stops (fields drop in order).
+    _pg: Option<PgDatabase>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -121,15 +145,16 @@ impl TestApp {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(Figment) -> Figment) -> TestApp {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().display().to_string();
-        let (db, redis) = match backend {
-            Backend::Embedded => (
+        let pg = match backend {
+            Backend::Embedded => None,
+            Backend::PostgresRedis => Some(PgDatabase::create().await),
+        };
+        let (db, redis) = match &pg {
+            None => (
                 format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"),
                 String::new(),
             ),
-            Backend::PostgresRedis => (
-                postgres_url().await,
-                std::env::var("TEST_REDIS_URL").unwrap(),
-            ),
+            Some(pg) => (pg.url.clone(), std::env::var("TEST_REDIS_URL").unwrap()),
         };
         let fig = Settings::figment()
             .merge(Serialized::default("server.listen", "127.0.0.1:0"))
@@ -170,6 +195,7 @@ impl TestApp {
             services,
             browser,
             _data: data,
+            _pg: pg,
             stop: Some(tx),
         }
     }

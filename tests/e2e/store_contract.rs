@@ -2,7 +2,7 @@
 //! e-mail, single spend of a refresh token under concurrency, family
 //! revocation, key retirement, shared secrets.
 
-use crate::helpers::{Backend, postgres_url};
+use crate::helpers::{Backend, PgDatabase};
 use crate::on_both;
 use hk_idp_core::email::Email;
 use hk_idp_core::error::StoreError;
@@ -14,20 +14,24 @@ use hk_idp_store_sql::SqlStore;
 
 on_both!(sql_store_passes_the_contract);
 
-async fn open(b: Backend) -> (SqlStore, tempfile::TempDir) {
+async fn open(b: Backend) -> (SqlStore, tempfile::TempDir, Option<PgDatabase>) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match b {
-        Backend::Embedded => format!("sqlite://{}/s.sqlite?mode=rwc", dir.path().display()),
-        Backend::PostgresRedis => postgres_url().await,
+    let pg = match b {
+        Backend::Embedded => None,
+        Backend::PostgresRedis => Some(PgDatabase::create().await),
+    };
+    let url = match &pg {
+        None => format!("sqlite://{}/s.sqlite?mode=rwc", dir.path().display()),
+        Some(pg) => pg.url.clone(),
     };
     let store = SqlStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    (store, dir)
+    (store, dir, pg)
 }
 
 async fn sql_store_passes_the_contract(b: Backend) {
-    let (s, _dir) = open(b).await;
+    let (s, _dir, _pg) = open(b).await;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let email = Email::parse(&format!("Ola.{id}@HK.no")).unwrap();
     let m = Member::new(email.clone(), Some("Ola".into()), 1);
