@@ -4,6 +4,7 @@ use crate::helpers::{
     Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param,
 };
 use crate::on_both;
+use figment::providers::Serialized;
 use hk_idp_core::client::AuthMethod;
 
 on_both!(
@@ -19,6 +20,8 @@ on_both!(
     csrf_token_missing_or_wrong_is_refused,
     wrong_password_gives_a_generic_error,
     session_id_is_rotated_at_login,
+    password_stops_working_after_too_many_failures,
+    password_is_rehashed_when_parameters_change,
 );
 
 async fn redirect_uri_mismatch_gets_a_page_not_a_redirect(b: Backend) {
@@ -428,5 +431,94 @@ async fn session_id_is_rotated_at_login(b: Backend) {
     assert_eq!(
         query_param(&location(&resp), "error").as_deref(),
         Some("login_required")
+    );
+}
+
+async fn password_stops_working_after_too_many_failures(b: Backend) {
+    let app = TestApp::start_with(b, |f| {
+        f.merge(Serialized::default("passwords.max_failed_logins", 3))
+    })
+    .await;
+    let mail = email();
+    app.member(&mail).await;
+    let client = app.client().await;
+    let (_, ch) = pkce();
+    let attempt = |pw: &'static str| {
+        let app = &app;
+        let mail = mail.clone();
+        let url = app.authorize_url(&client, &ch, &[]);
+        async move {
+            let login = location(&app.browser.get(&url).send().await.unwrap());
+            app.post_login(&app.browser, &login, &mail, pw)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("wrong password, long enough").await, 400);
+    }
+    assert_eq!(
+        attempt(PASSWORD).await,
+        400,
+        "the right password no longer works after the limit"
+    );
+    // A successful login before the limit resets the count.
+    let other = email();
+    app.member(&other).await;
+    let url = app.authorize_url(&client, &ch, &[]);
+    for pw in [
+        "wrong password, long enough",
+        "wrong password, long enough",
+        PASSWORD,
+        "wrong password, long enough",
+        "wrong password, long enough",
+    ] {
+        let browser = app.new_browser();
+        let login = location(&browser.get(&url).send().await.unwrap());
+        app.post_login(&browser, &login, &other, pw).await;
+    }
+    let browser = app.new_browser();
+    let login = location(&browser.get(&url).send().await.unwrap());
+    assert_eq!(
+        app.post_login(&browser, &login, &other, PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+async fn password_is_rehashed_when_parameters_change(b: Backend) {
+    let app = TestApp::start_with(b, |f| {
+        f.merge(Serialized::default("passwords.argon2_memory_kib", 20480))
+    })
+    .await;
+    let mail = email();
+    // Registered with the old parameters (m=19456).
+    let old = hk_idp_core::password::PasswordHasher::new(hk_idp_core::password::Argon2Settings {
+        memory_kib: 19456,
+        iterations: 2,
+        parallelism: 1,
+        max_concurrent: 1,
+    })
+    .unwrap();
+    let id = app.member(&mail).await;
+    let members = &app.services.provider.members;
+    let mut m = members.find_member(&id).await.unwrap().unwrap();
+    m.password_hash = Some(old.hash(PASSWORD.into()).await.unwrap());
+    members.update_member(&m).await.unwrap();
+    let client = app.client().await;
+    let (_, ch) = pkce();
+    app.code_for(&app.browser, &client, &ch, &mail).await;
+    let after = members
+        .find_member(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(
+        after.starts_with("$argon2id$v=19$m=20480,t=2,p=1$"),
+        "{after}"
     );
 }

@@ -4,11 +4,13 @@
 use crate::helpers::{Backend, TestApp, email, location, query_param};
 use crate::on_both;
 use crate::rp::RelyingParty;
+use hk_idp_core::keys::SigningAlg;
 use openidconnect::{OAuth2TokenResponse, RefreshToken, TokenResponse};
 
 on_both!(
     whole_flow_with_openidconnect,
-    second_client_gets_sso_without_the_form
+    second_client_gets_sso_without_the_form,
+    id_tokens_in_every_offered_algorithm_verify,
 );
 
 async fn whole_flow_with_openidconnect(backend: Backend) {
@@ -145,4 +147,28 @@ async fn second_client_gets_sso_without_the_form(backend: Backend) {
     );
     let (_, claims) = rp2.finish(&app, p2, &loc).await;
     assert_eq!(claims.audiences()[0].as_str(), second.id);
+}
+
+async fn id_tokens_in_every_offered_algorithm_verify(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mail = email();
+    app.member(&mail).await;
+    for alg in [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA] {
+        let client = app.client_with(|c| c.id_token_alg = alg).await;
+        let rp = RelyingParty::discover(&app, &client).await;
+        let pending = rp.start(&["email"]);
+        let callback = app.login_via(&app.browser, &pending.url, &mail).await;
+        // finish() verifies the signature with JWKS and checks at_hash.
+        let (tokens, _) = rp.finish(&app, pending, &callback).await;
+        let header = tokens.id_token().unwrap().to_string();
+        let head: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                header.split('.').next().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(head["alg"], alg.as_str());
+    }
 }
