@@ -13,23 +13,13 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("members")
                     .col(ColumnDef::new("id").string_len(36).not_null().primary_key())
-                    .col(
-                        ColumnDef::new("email")
-                            .string_len(254)
-                            .not_null()
-                            .unique_key(),
-                    )
+                    .col(ColumnDef::new("email").string_len(254).not_null().unique_key())
                     .col(ColumnDef::new("name").string_len(200).null())
                     .col(ColumnDef::new("org_number").string_len(9).null())
                     .col(ColumnDef::new("org_name").string_len(200).null())
                     .col(ColumnDef::new("password_hash").string_len(200).null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
-                    .col(
-                        ColumnDef::new("failed_logins")
-                            .integer()
-                            .not_null()
-                            .default(0),
-                    )
+                    .col(ColumnDef::new("failed_logins").integer().not_null().default(0))
                     .col(ColumnDef::new("created_at").big_integer().not_null())
                     .col(ColumnDef::new("updated_at").big_integer().not_null())
                     .to_owned(),

@@ -12,12 +12,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("signing_keys")
-                    .col(
-                        ColumnDef::new("kid")
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
+                    .col(ColumnDef::new("kid").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("alg").string_len(16).not_null())
                     .col(ColumnDef::new("private_key").text().not_null())
                     .col(ColumnDef::new("created_at").big_integer().not_null())

@@ -12,12 +12,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("server_secrets")
-                    .col(
-                        ColumnDef::new("name")
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
+                    .col(ColumnDef::new("name").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("value").text().not_null())
                     .to_owned(),
             )

@@ -21,12 +21,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("offline").boolean().not_null())
                     .col(ColumnDef::new("created_at").big_integer().not_null())
                     .col(ColumnDef::new("expires_at").big_integer().not_null())
-                    .col(
-                        ColumnDef::new("revoked")
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new("revoked").boolean().not_null().default(false))
                     .to_owned(),
             )
             .await?;
@@ -37,25 +32,14 @@ impl MigrationTrait for Migration {
             ("idx_refresh_families_expires", "expires_at"),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table("refresh_families")
-                        .col(col)
-                        .to_owned(),
-                )
+                .create_index(Index::create().name(name).table("refresh_families").col(col).to_owned())
                 .await?;
         }
         manager
             .create_table(
                 Table::create()
                     .table("refresh_tokens")
-                    .col(
-                        ColumnDef::new("hash")
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
+                    .col(ColumnDef::new("hash").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("family_id").string_len(36).not_null())
                     .col(ColumnDef::new("created_at").big_integer().not_null())
                     .col(ColumnDef::new("expires_at").big_integer().not_null())
@@ -68,13 +52,7 @@ impl MigrationTrait for Migration {
             ("idx_refresh_tokens_expires", "expires_at"),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table("refresh_tokens")
-                        .col(col)
-                        .to_owned(),
-                )
+                .create_index(Index::create().name(name).table("refresh_tokens").col(col).to_owned())
                 .await?;
         }
         Ok(())

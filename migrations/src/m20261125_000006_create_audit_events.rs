@@ -29,13 +29,7 @@ impl MigrationTrait for Migration {
             ("idx_audit_events_kind", "kind"),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table("audit_events")
-                        .col(col)
-                        .to_owned(),
-                )
+                .create_index(Index::create().name(name).table("audit_events").col(col).to_owned())
                 .await?;
         }
         Ok(())

@@ -1,8 +1,6 @@
 //! The authorization endpoint's rules.
 
-use crate::helpers::{
-    Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param,
-};
+use crate::helpers::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
 use figment::providers::Serialized;
 use hk_idp_core::client::AuthMethod;
@@ -37,10 +35,7 @@ async fn redirect_uri_mismatch_gets_a_page_not_a_redirect(b: Backend) {
         let url = app.authorize_url(&client, &ch, &[("redirect_uri", bad)]);
         let resp = app.browser.get(&url).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{bad}");
-        assert!(
-            resp.headers().get("location").is_none(),
-            "never a redirect to {bad}"
-        );
+        assert!(resp.headers().get("location").is_none(), "never a redirect to {bad}");
         let html = resp.text().await.unwrap();
         assert!(html.contains("lang=\"nb\""));
         assert!(!html.contains("evil.example/cb\""));
@@ -66,22 +61,10 @@ async fn public_client_without_pkce_is_refused(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client_with(|c| c.auth_method = AuthMethod::None).await;
     assert!(client.secret.is_none());
-    let url = app.authorize_url(
-        &client,
-        "",
-        &[("code_challenge", ""), ("code_challenge_method", "")],
-    );
+    let url = app.authorize_url(&client, "", &[("code_challenge", ""), ("code_challenge_method", "")]);
     let loc = location(&app.browser.get(&url).send().await.unwrap());
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_request"),
-        "{loc}"
-    );
-    assert!(
-        query_param(&loc, "error_description")
-            .unwrap()
-            .contains("PKCE")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"), "{loc}");
+    assert!(query_param(&loc, "error_description").unwrap().contains("PKCE"));
 }
 
 async fn plain_pkce_is_refused(b: Backend) {
@@ -90,10 +73,7 @@ async fn plain_pkce_is_refused(b: Backend) {
     let (verifier, _) = pkce();
     let url = app.authorize_url(&client, &verifier, &[("code_challenge_method", "plain")]);
     let loc = location(&app.browser.get(&url).send().await.unwrap());
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
 }
 
 async fn prompt_none_without_session_is_login_required(b: Backend) {
@@ -108,10 +88,7 @@ async fn prompt_none_without_session_is_login_required(b: Backend) {
             .unwrap(),
     );
     assert!(loc.starts_with(REDIRECT));
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("login_required")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
 }
 
@@ -176,10 +153,7 @@ async fn max_age_forces_the_form(b: Backend) {
             .await
             .unwrap(),
     );
-    assert!(
-        loc.starts_with("/login?req="),
-        "max_age=0 asks again: {loc}"
-    );
+    assert!(loc.starts_with("/login?req="), "max_age=0 asks again: {loc}");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let loc = location(
         &app.browser
@@ -199,10 +173,7 @@ async fn max_age_forces_the_form(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("login_required")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
 async fn errors_carry_state_and_iss(b: Backend) {
@@ -216,10 +187,7 @@ async fn errors_carry_state_and_iss(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("unsupported_response_type"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
     assert_eq!(query_param(&loc, "iss").as_deref(), Some(app.base.as_str()));
     let loc = location(
@@ -243,10 +211,7 @@ async fn request_objects_are_not_supported(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("request_not_supported")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("request_not_supported"));
     let loc = location(
         &app.browser
             .get(app.authorize_url(&client, &ch, &[("request_uri", "https://rp.example/r")]))
@@ -254,10 +219,7 @@ async fn request_objects_are_not_supported(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("request_uri_not_supported")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("request_uri_not_supported"));
 }
 
 async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
@@ -324,10 +286,7 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("login_required")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
 async fn wrong_password_gives_a_generic_error(b: Backend) {
@@ -361,10 +320,7 @@ async fn wrong_password_gives_a_generic_error(b: Backend) {
             .browser
             .post(app.url("/login"))
             .form(&[
-                (
-                    "csrf_token",
-                    input_value(&html, "csrf_token").unwrap().as_str(),
-                ),
+                ("csrf_token", input_value(&html, "csrf_token").unwrap().as_str()),
                 ("req", input_value(&html, "req").unwrap().as_str()),
                 ("email", who),
                 ("password", pw),
@@ -402,9 +358,7 @@ async fn session_id_is_rotated_at_login(b: Backend) {
             .unwrap(),
     );
     let first = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
-    assert!(
-        first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/")
-    );
+    assert!(first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/"));
     assert!(!first.contains("Secure"), "http issuer: no Secure flag");
     let login = location(
         &app.browser
@@ -415,11 +369,7 @@ async fn session_id_is_rotated_at_login(b: Backend) {
     );
     let second = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
     let value = |c: &str| c.split(';').next().unwrap().to_owned();
-    assert_ne!(
-        value(&first),
-        value(&second),
-        "a new session id at every login"
-    );
+    assert_ne!(value(&first), value(&second), "a new session id at every login");
     // The old id is dead: a browser presenting it is not logged in.
     let stale = app.new_browser();
     let resp = stale
@@ -435,10 +385,7 @@ async fn session_id_is_rotated_at_login(b: Backend) {
 }
 
 async fn password_stops_working_after_too_many_failures(b: Backend) {
-    let app = TestApp::start_with(b, |f| {
-        f.merge(Serialized::default("passwords.max_failed_logins", 3))
-    })
-    .await;
+    let app = TestApp::start_with(b, |f| f.merge(Serialized::default("passwords.max_failed_logins", 3))).await;
     let mail = email();
     app.member(&mail).await;
     let client = app.client().await;
@@ -449,10 +396,7 @@ async fn password_stops_working_after_too_many_failures(b: Backend) {
         let url = app.authorize_url(&client, &ch, &[]);
         async move {
             let login = location(&app.browser.get(&url).send().await.unwrap());
-            app.post_login(&app.browser, &login, &mail, pw)
-                .await
-                .status()
-                .as_u16()
+            app.post_login(&app.browser, &login, &mail, pw).await.status().as_u16()
         }
     };
     for _ in 0..3 {
@@ -480,12 +424,7 @@ async fn password_stops_working_after_too_many_failures(b: Backend) {
     }
     let browser = app.new_browser();
     let login = location(&browser.get(&url).send().await.unwrap());
-    assert_eq!(
-        app.post_login(&browser, &login, &other, PASSWORD)
-            .await
-            .status(),
-        303
-    );
+    assert_eq!(app.post_login(&browser, &login, &other, PASSWORD).await.status(), 303);
 }
 
 async fn password_is_rehashed_when_parameters_change(b: Backend) {
@@ -510,15 +449,6 @@ async fn password_is_rehashed_when_parameters_change(b: Backend) {
     let client = app.client().await;
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;
-    let after = members
-        .find_member(&id)
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash
-        .unwrap();
-    assert!(
-        after.starts_with("$argon2id$v=19$m=20480,t=2,p=1$"),
-        "{after}"
-    );
+    let after = members.find_member(&id).await.unwrap().unwrap().password_hash.unwrap();
+    assert!(after.starts_with("$argon2id$v=19$m=20480,t=2,p=1$"), "{after}");
 }

@@ -26,15 +26,9 @@ async fn token_endpoint_refuses_bad_input_in_oauth_format(b: Backend) {
     let big = "x".repeat(5000);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "invalid_request"),
+        (vec![("grant_type", "authorization_code")], "invalid_request"),
         (
-            vec![("grant_type", "authorization_code")],
-            "invalid_request",
-        ),
-        (
-            vec![
-                ("grant_type", "authorization_code"),
-                ("grant_type", "refresh_token"),
-            ],
+            vec![("grant_type", "authorization_code"), ("grant_type", "refresh_token")],
             "invalid_request",
         ),
         (
@@ -107,21 +101,14 @@ async fn token_endpoint_refuses_bad_input_in_oauth_format(b: Backend) {
         secret: Some("x".into()),
     };
     assert_eq!(
-        oauth_error(
-            app.token_request(&ghost, &[("grant_type", "client_credentials")])
-                .await
-        )
-        .await,
+        oauth_error(app.token_request(&ghost, &[("grant_type", "client_credentials")]).await).await,
         (401, "invalid_client".into())
     );
     // Two authentication methods at once.
     let r = http
         .post(app.url("/token"))
         .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_secret", "also"),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("client_secret", "also")])
         .send()
         .await
         .unwrap();
@@ -192,12 +179,7 @@ async fn no_endpoint_answers_500_to_garbage(b: Backend) {
     }
     // Values with control characters, very long and odd Unicode in the authorization request.
     let (_, ch) = pkce();
-    for v in [
-        "\u{0}",
-        &"é".repeat(3000),
-        "<script>alert(1)</script>",
-        "\u{202e}x",
-    ] {
+    for v in ["\u{0}", &"é".repeat(3000), "<script>alert(1)</script>", "\u{202e}x"] {
         for param in [
             "state",
             "nonce",
@@ -209,11 +191,7 @@ async fn no_endpoint_answers_500_to_garbage(b: Backend) {
         ] {
             let url = app.authorize_url(&client, &ch, &[(param, v)]);
             let resp = http.get(&url).send().await.unwrap();
-            assert!(
-                resp.status().as_u16() < 500,
-                "{param}={v:?} → {}",
-                resp.status()
-            );
+            assert!(resp.status().as_u16() < 500, "{param}={v:?} → {}", resp.status());
         }
     }
 }
@@ -230,12 +208,7 @@ async fn repeated_authorization_parameters(b: Backend) {
     let url = format!("{}&client_id=other", app.authorize_url(&client, &ch, &[]));
     assert_eq!(http.get(&url).send().await.unwrap().status(), 400);
     // Any other repeated parameter: invalid_request back to the client.
-    for p in [
-        "scope=openid",
-        "response_type=code",
-        "code_challenge=abc",
-        "nonce=x",
-    ] {
+    for p in ["scope=openid", "response_type=code", "code_challenge=abc", "nonce=x"] {
         let url = format!("{}&{p}", app.authorize_url(&client, &ch, &[]));
         let resp = http.get(&url).send().await.unwrap();
         let loc = crate::helpers::location(&resp);

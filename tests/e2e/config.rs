@@ -21,12 +21,7 @@ fn hk_idp(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     }
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -44,14 +39,8 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         (&[("IDP_LISTEN", "not-an-address")], "listen"),
         (&[("IDP_ISSUER", "ftp://x")], "server.issuer"),
         (&[("IDP_DATABASE_URL", "mysql://x")], "database.url"),
-        (
-            &[("IDP_TOKENS__ACCESS_TOKEN_ALG", "HS256")],
-            "tokens.access_token_alg",
-        ),
-        (
-            &[("IDP_PASSWORDS__ARGON2_MEMORY_KIB", "1024")],
-            "passwords.argon2",
-        ),
+        (&[("IDP_TOKENS__ACCESS_TOKEN_ALG", "HS256")], "tokens.access_token_alg"),
+        (&[("IDP_PASSWORDS__ARGON2_MEMORY_KIB", "1024")], "passwords.argon2"),
     ];
     for (env, setting) in cases {
         let mut env = env.to_vec();
@@ -61,19 +50,12 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
         }
         let out = hk_idp(&env, &["migrate"], None);
         assert!(!out.status.success(), "{env:?}");
-        assert!(
-            stderr(&out).contains(setting),
-            "{setting}: {}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(setting), "{setting}: {}", stderr(&out));
     }
     let file = dir.path().join("extra.toml");
     std::fs::write(&file, "[server]\nlisn = \"127.0.0.1:1\"\n").unwrap();
     let out = hk_idp(
-        &[
-            ("IDP_CONFIG", file.to_str().unwrap()),
-            ("IDP_DATABASE_URL", &db),
-        ],
+        &[("IDP_CONFIG", file.to_str().unwrap()), ("IDP_DATABASE_URL", &db)],
         &["migrate"],
         None,
     );
@@ -225,9 +207,7 @@ fn serve_starts_on_the_embedded_default() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready, "serve answered /readyz");
-    eprintln!(
-        "start-up to ready (debug build, migrations and key generation included): {elapsed:?}"
-    );
+    eprintln!("start-up to ready (debug build, migrations and key generation included): {elapsed:?}");
     assert!(
         dir.path().join("data/hk-idp.sqlite").exists(),
         "SQLite file under data/"
@@ -239,14 +219,10 @@ mod reqwest {
     pub fn blocking_get(url: &str) -> bool {
         use std::io::{Read, Write};
         let u = url::Url::parse(url).unwrap();
-        let Ok(mut s) = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap()))
-        else {
+        let Ok(mut s) = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())) else {
             return false;
         };
-        let req = format!(
-            "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            u.path()
-        );
+        let req = format!("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", u.path());
         if s.write_all(req.as_bytes()).is_err() {
             return false;
         }

@@ -24,11 +24,7 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
     let callback = app.login_via(&app.browser, &pending.url, &mail).await;
     let nonce = pending.nonce.clone();
     let (tokens, claims) = rp.finish(&app, pending, &callback).await;
-    assert_eq!(
-        claims.subject().as_str(),
-        sub,
-        "sub is the member's opaque id"
-    );
+    assert_eq!(claims.subject().as_str(), sub, "sub is the member's opaque id");
     assert_ne!(claims.subject().as_str(), mail, "sub is never the e-mail");
     assert_eq!(claims.nonce().map(|n| n.secret()), Some(nonce.secret()));
     assert_eq!(claims.email().map(|e| e.as_str()), Some(mail.as_str()));
@@ -51,10 +47,7 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
 
     let info: openidconnect::core::CoreUserInfoClaims = rp
         .client
-        .user_info(
-            tokens.access_token().clone(),
-            Some(claims.subject().clone()),
-        )
+        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
         .unwrap()
         .request_async(&rp.http)
         .await
@@ -77,10 +70,7 @@ async fn whole_flow_with_openidconnect(backend: Backend) {
     let rt2 = refreshed.refresh_token().unwrap().clone();
     assert_ne!(rt.secret(), rt2.secret());
     assert!(refreshed.id_token().is_some());
-    assert_eq!(
-        app.userinfo_status(refreshed.access_token().secret()).await,
-        200
-    );
+    assert_eq!(app.userinfo_status(refreshed.access_token().secret()).await, 200);
 
     // RP-initiated logout with id_token_hint and a registered post-logout URI.
     let discovery: serde_json::Value = reqwest::get(app.url("/.well-known/openid-configuration"))

@@ -47,17 +47,12 @@ macro_rules! on_both {
 /// True (and says so) when PostgreSQL/Redis are not configured outside CI.
 /// Under `CI=true` a missing service is a failure, never a skip.
 pub fn services_missing() -> bool {
-    let missing =
-        std::env::var("TEST_DATABASE_URL").is_err() || std::env::var("TEST_REDIS_URL").is_err();
+    let missing = std::env::var("TEST_DATABASE_URL").is_err() || std::env::var("TEST_REDIS_URL").is_err();
     if missing && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but TEST_DATABASE_URL or TEST_REDIS_URL is not set: PostgreSQL and Redis are required in CI"
-        );
+        panic!("CI=true but TEST_DATABASE_URL or TEST_REDIS_URL is not set: PostgreSQL and Redis are required in CI");
     }
     if missing {
-        eprintln!(
-            "skipped: set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis"
-        );
+        eprintln!("skipped: set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis");
     }
     missing
 }
@@ -72,9 +67,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     pub async fn create() -> PgDatabase {
         let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-        let db = Database::connect(&admin)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
+        let db = Database::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
         let name = format!("hkid_e2e_{}", uuid::Uuid::new_v4().simple());
         db.execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
@@ -150,10 +143,7 @@ impl TestApp {
             Backend::PostgresRedis => Some(PgDatabase::create().await),
         };
         let (db, redis) = match &pg {
-            None => (
-                format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"),
-                String::new(),
-            ),
+            None => (format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"), String::new()),
             Some(pg) => (pg.url.clone(), std::env::var("TEST_REDIS_URL").unwrap()),
         };
         let fig = Settings::figment()
@@ -165,10 +155,7 @@ impl TestApp {
                 "redis.key_prefix",
                 format!("hkid-test:{}:", uuid::Uuid::new_v4().simple()),
             ))
-            .merge(Serialized::default(
-                "mail.outbox_dir",
-                format!("{dir}/outbox"),
-            ));
+            .merge(Serialized::default("mail.outbox_dir", format!("{dir}/outbox")));
         let settings = Settings::from_figment(tweak(fig)).expect("test settings");
         if std::env::var("TEST_LOG").is_ok() {
             let _ = tracing_subscriber::fmt()
@@ -221,12 +208,7 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             ..Default::default()
         };
-        self.services
-            .provider
-            .create_member(new, 15)
-            .await
-            .unwrap()
-            .id
+        self.services.provider.create_member(new, 15).await.unwrap().id
     }
 
     /// A confidential client (Basic auth, code + refresh) with redirect `https://rp.example/cb`.
@@ -246,7 +228,7 @@ impl TestApp {
             first_party: true,
         };
         tweak(&mut new);
-        let (c, secret) = self.services.provider.create_client(new).await.unwrap();
+        let (c, secret) = self.services.provider.create_client(new, "test").await.unwrap();
         TestClient { id: c.id, secret }
     }
 }
@@ -298,24 +280,14 @@ pub fn location(resp: &reqwest::Response) -> String {
 pub fn pkce() -> (String, String) {
     use base64::Engine;
     use sha2::Digest;
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 impl TestApp {
     /// An authorization URL for `client` with PKCE; `extra` adds or overrides parameters.
-    pub fn authorize_url(
-        &self,
-        client: &TestClient,
-        challenge: &str,
-        extra: &[(&str, &str)],
-    ) -> String {
+    pub fn authorize_url(&self, client: &TestClient, challenge: &str, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
         {
             let mut q = url.query_pairs_mut();
@@ -345,12 +317,7 @@ impl TestApp {
 
     /// Follows an authorization request through the login form with `browser`;
     /// returns the final redirect to the client.
-    pub async fn login_via(
-        &self,
-        browser: &reqwest::Client,
-        authorize_url: &str,
-        email: &str,
-    ) -> String {
+    pub async fn login_via(&self, browser: &reqwest::Client, authorize_url: &str, email: &str) -> String {
         let resp = browser.get(authorize_url).send().await.unwrap();
         let mut loc = location(&resp);
         if loc.starts_with("/login") {
@@ -413,11 +380,7 @@ impl TestApp {
     }
 
     /// Posts to the token endpoint with Basic authentication of `client`.
-    pub async fn token_request(
-        &self,
-        client: &TestClient,
-        form: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn token_request(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
         let http = reqwest::Client::new();
         let mut req = http.post(self.url("/token")).form(form);
         if let Some(s) = &client.secret {
@@ -427,12 +390,7 @@ impl TestApp {
     }
 
     /// Redeems `code` and returns the token response JSON (status asserted 200).
-    pub async fn redeem(
-        &self,
-        client: &TestClient,
-        code: &str,
-        verifier: &str,
-    ) -> serde_json::Value {
+    pub async fn redeem(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
         let resp = self
             .token_request(
                 client,

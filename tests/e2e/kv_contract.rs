@@ -13,15 +13,9 @@ async fn suite(store: Arc<dyn KvStore>) {
 
     let a = k("a");
     assert_eq!(store.get(&a).await.unwrap(), None);
-    store
-        .put(&a, b"one", Duration::from_secs(30))
-        .await
-        .unwrap();
+    store.put(&a, b"one", Duration::from_secs(30)).await.unwrap();
     assert_eq!(store.get(&a).await.unwrap().as_deref(), Some(&b"one"[..]));
-    store
-        .put(&a, b"two", Duration::from_secs(30))
-        .await
-        .unwrap();
+    store.put(&a, b"two", Duration::from_secs(30)).await.unwrap();
     assert_eq!(
         store.get(&a).await.unwrap().as_deref(),
         Some(&b"two"[..]),
@@ -31,32 +25,19 @@ async fn suite(store: Arc<dyn KvStore>) {
     assert_eq!(store.get(&a).await.unwrap(), None);
 
     let e = k("expiring");
-    store
-        .put(&e, b"x", Duration::from_millis(300))
-        .await
-        .unwrap();
+    store.put(&e, b"x", Duration::from_millis(300)).await.unwrap();
     assert!(store.get(&e).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(store.get(&e).await.unwrap(), None, "expired");
-    assert_eq!(
-        store.take(&e).await.unwrap(),
-        None,
-        "an expired entry cannot be taken"
-    );
+    assert_eq!(store.take(&e).await.unwrap(), None, "an expired entry cannot be taken");
 
     let t = k("take");
-    store
-        .put(&t, b"code", Duration::from_secs(30))
-        .await
-        .unwrap();
+    store.put(&t, b"code", Duration::from_secs(30)).await.unwrap();
     assert_eq!(store.take(&t).await.unwrap().as_deref(), Some(&b"code"[..]));
     assert_eq!(store.take(&t).await.unwrap(), None, "taken once");
 
     let c = k("concurrent");
-    store
-        .put(&c, b"code", Duration::from_secs(30))
-        .await
-        .unwrap();
+    store.put(&c, b"code", Duration::from_secs(30)).await.unwrap();
     let takes = (0..16).map(|_| {
         let s = store.clone();
         let c = c.clone();
@@ -70,18 +51,8 @@ async fn suite(store: Arc<dyn KvStore>) {
     assert_eq!(won, 1, "of concurrent takes exactly one wins");
 
     let p = k("absent");
-    assert!(
-        store
-            .put_if_absent(&p, b"1", Duration::from_secs(30))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .put_if_absent(&p, b"2", Duration::from_secs(30))
-            .await
-            .unwrap()
-    );
+    assert!(store.put_if_absent(&p, b"1", Duration::from_secs(30)).await.unwrap());
+    assert!(!store.put_if_absent(&p, b"2", Duration::from_secs(30)).await.unwrap());
     assert_eq!(store.get(&p).await.unwrap().as_deref(), Some(&b"1"[..]));
 
     let n = k("counter");
@@ -90,11 +61,7 @@ async fn suite(store: Arc<dyn KvStore>) {
     assert_eq!(store.incr(&n, window).await.unwrap(), 2);
     assert_eq!(store.incr(&n, window).await.unwrap(), 3);
     tokio::time::sleep(Duration::from_millis(550)).await;
-    assert_eq!(
-        store.incr(&n, window).await.unwrap(),
-        1,
-        "a new window starts at 1"
-    );
+    assert_eq!(store.incr(&n, window).await.unwrap(), 1, "a new window starts at 1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,8 +33,7 @@ async fn unregistered_post_logout_uri_gets_a_page(b: Backend) {
         if !hint.is_empty() {
             url.query_pairs_mut().append_pair("id_token_hint", hint);
         }
-        url.query_pairs_mut()
-            .append_pair("post_logout_redirect_uri", target);
+        url.query_pairs_mut().append_pair("post_logout_redirect_uri", target);
         let resp = app.browser.get(url.as_str()).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{target}");
         assert!(resp.headers().get("location").is_none());
@@ -42,10 +41,7 @@ async fn unregistered_post_logout_uri_gets_a_page(b: Backend) {
     // A forged hint is refused.
     let resp = app
         .browser
-        .get(app.url(&format!(
-            "/logout?id_token_hint={}x",
-            &hint[..hint.len() - 1]
-        )))
+        .get(app.url(&format!("/logout?id_token_hint={}x", &hint[..hint.len() - 1])))
         .send()
         .await
         .unwrap();
@@ -79,10 +75,7 @@ async fn logout_without_hint_asks_for_confirmation(b: Backend) {
             ("csrf_token", token.to_owned()),
             ("confirm", "yes".to_owned()),
             ("client_id", client.id.clone()),
-            (
-                "post_logout_redirect_uri",
-                "https://rp.example/logged-out".to_owned(),
-            ),
+            ("post_logout_redirect_uri", "https://rp.example/logged-out".to_owned()),
             ("state", "s1".to_owned()),
         ]
     };
@@ -121,10 +114,7 @@ async fn logout_without_hint_asks_for_confirmation(b: Backend) {
             .await
             .unwrap(),
     );
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("login_required")
-    );
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
 async fn offline_access_outlives_the_session(b: Backend) {

@@ -13,6 +13,7 @@ mod flow;
 mod kv_contract;
 mod logout;
 mod ops;
+mod register;
 mod rp;
 mod store_contract;
 pub mod token;

@@ -36,10 +36,7 @@ async fn discovery_lists_every_endpoint(b: Backend) {
     ] {
         assert!(d[ep].as_str().unwrap().starts_with(&app.base), "{ep}");
     }
-    assert_eq!(
-        d["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
-    );
+    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     let jwks: Value = reqwest::get(d["jwks_uri"].as_str().unwrap())
@@ -56,20 +53,14 @@ async fn discovery_lists_every_endpoint(b: Backend) {
         .collect();
     assert!(algs.contains(&"RS256") && algs.contains(&"ES256") && algs.contains(&"EdDSA"));
     for k in jwks["keys"].as_array().unwrap() {
-        assert!(
-            k.get("d").is_none() && k.get("p").is_none(),
-            "no private parts in JWKS"
-        );
+        assert!(k.get("d").is_none() && k.get("p").is_none(), "no private parts in JWKS");
         assert_eq!(k["use"], "sig");
     }
 }
 
 async fn health_readiness_and_metrics(b: Backend) {
     let app = TestApp::start(b).await;
-    assert_eq!(
-        reqwest::get(app.url("/healthz")).await.unwrap().status(),
-        200
-    );
+    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
     let ready = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
@@ -81,17 +72,8 @@ async fn health_readiness_and_metrics(b: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        resp.headers()["x-request-id"],
-        "req-42",
-        "request id echoed"
-    );
-    let m = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "req-42", "request id echoed");
+    let m = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(
         m.contains("hkid_http_requests_total{method=\"GET\",route=\"/jwks\",status=\"200\"} 2"),
         "{m}"
@@ -105,14 +87,9 @@ async fn health_readiness_and_metrics(b: Backend) {
 async fn pages_carry_security_headers(b: Backend) {
     let app = TestApp::start(b).await;
     let resp = app.browser.get(app.url("/login")).send().await.unwrap();
-    let csp = resp.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(
-        csp.contains("frame-ancestors 'none'")
-            && csp.contains("default-src 'none'")
-            && !csp.contains("unsafe-inline")
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'") && !csp.contains("unsafe-inline")
     );
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     assert_eq!(resp.headers()["cache-control"], "no-store");
@@ -134,18 +111,8 @@ async fn pages_carry_security_headers(b: Backend) {
         "no inline script or style"
     );
     let css = reqwest::get(app.url("/static/hkid.css")).await.unwrap();
-    assert!(
-        css.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("max-age")
-    );
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
 }
 
 async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
@@ -174,12 +141,7 @@ async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
         .unwrap();
     s.reload_keys().await.unwrap();
 
-    let jwks: Value = reqwest::get(app.url("/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = reqwest::get(app.url("/jwks")).await.unwrap().json().await.unwrap();
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -195,16 +157,11 @@ async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
     assert_ne!(new_kid, old_kid);
     assert!(kids.contains(&new_kid.as_str()));
     assert_eq!(
-        app.userinfo_status(old["access_token"].as_str().unwrap())
-            .await,
+        app.userinfo_status(old["access_token"].as_str().unwrap()).await,
         200,
         "tokens of the old key still verify"
     );
-    assert_eq!(
-        app.userinfo_status(new["access_token"].as_str().unwrap())
-            .await,
-        200
-    );
+    assert_eq!(app.userinfo_status(new["access_token"].as_str().unwrap()).await, 200);
     // The openidconnect RP verifies both ID tokens with the JWKS.
     assert_eq!(
         decode_claims(new["id_token"].as_str().unwrap())["aud"],
@@ -214,19 +171,13 @@ async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
 
 async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     let kek = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
-    let app = TestApp::start_with(b, |f| {
-        f.merge(Serialized::default("keys.encryption_key", kek))
-    })
-    .await;
+    let app = TestApp::start_with(b, |f| f.merge(Serialized::default("keys.encryption_key", kek))).await;
     let keys = hk_idp_core::store::KeyStore::list_keys(&app.services.sql)
         .await
         .unwrap();
     assert!(!keys.is_empty());
     for k in &keys {
-        assert!(
-            !k.private_key.contains("\"d\""),
-            "private key stored in the clear"
-        );
+        assert!(!k.private_key.contains("\"d\""), "private key stored in the clear");
         assert_eq!(k.private_key.split('.').count(), 5, "a compact JWE");
     }
     // Tokens still sign and verify.
@@ -236,11 +187,7 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     let (verifier, challenge) = pkce();
     let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
     let t = app.redeem(&client, &code, &verifier).await;
-    assert_eq!(
-        app.userinfo_status(t["access_token"].as_str().unwrap())
-            .await,
-        200
-    );
+    assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
     // Without the KEK the keys cannot be opened: start-up fails, naming the setting.
     let ring = hk_idp_jose::KeyRing::new(None).unwrap();
     let err = ring.load(&keys).unwrap_err().to_string();
@@ -248,15 +195,10 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
 }
 
 async fn cookies_are_secure_behind_an_https_issuer(b: Backend) {
-    let app = TestApp::start_with(b, |f| {
-        f.merge(Serialized::default("server.issuer", "https://id.hk.no"))
-    })
-    .await;
+    let app = TestApp::start_with(b, |f| f.merge(Serialized::default("server.issuer", "https://id.hk.no"))).await;
     let addr = app.services.provider.settings.issuer.clone();
     assert_eq!(addr, "https://id.hk.no");
-    let resp = reqwest::get(format!("http://{}/login", app.addr))
-        .await
-        .unwrap();
+    let resp = reqwest::get(format!("http://{}/login", app.addr)).await.unwrap();
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),

@@ -5,19 +5,13 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
 };
 
-pub type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
+pub type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 pub struct RelyingParty {
     pub client: Client,
@@ -37,10 +31,9 @@ impl RelyingParty {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let metadata =
-            CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-                .await
-                .expect("discovery and JWKS are accepted by openidconnect");
+        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .expect("discovery and JWKS are accepted by openidconnect");
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(c.id.clone()),
@@ -79,10 +72,7 @@ impl RelyingParty {
         pending: PendingLogin,
         callback: &str,
     ) -> (CoreTokenResponse, CoreIdTokenClaims) {
-        assert!(
-            callback.starts_with(REDIRECT),
-            "callback to the client: {callback}"
-        );
+        assert!(callback.starts_with(REDIRECT), "callback to the client: {callback}");
         assert_eq!(
             query_param(callback, "state").as_deref(),
             Some(pending.csrf.secret().as_str()),

@@ -37,10 +37,7 @@ async fn sql_store_passes_the_contract(b: Backend) {
     let m = Member::new(email.clone(), Some("Ola".into()), 1);
     s.insert_member(&m).await.unwrap();
     let dup = Member::new(Email::parse(&format!("ola.{id}@hk.no")).unwrap(), None, 2);
-    assert!(matches!(
-        s.insert_member(&dup).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(matches!(s.insert_member(&dup).await, Err(StoreError::Conflict)));
     let found = s
         .find_member_by_email(&format!("OLA.{id}@hk.NO"))
         .await
@@ -50,10 +47,7 @@ async fn sql_store_passes_the_contract(b: Backend) {
     assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 1);
     assert_eq!(s.increment_failed_logins(&m.id).await.unwrap(), 2);
     s.reset_failed_logins(&m.id).await.unwrap();
-    assert_eq!(
-        s.find_member(&m.id).await.unwrap().unwrap().failed_logins,
-        0
-    );
+    assert_eq!(s.find_member(&m.id).await.unwrap().unwrap().failed_logins, 0);
 
     let fam = RefreshFamily {
         id: uuid::Uuid::new_v4().to_string(),
@@ -104,13 +98,7 @@ async fn sql_store_passes_the_contract(b: Backend) {
     let k1 = format!("k1{id}");
     s.insert_key(&key(&k1, 10)).await.unwrap();
     assert!(s.retire_active_keys(100).await.unwrap() >= 1);
-    let retired = s
-        .list_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|k| k.kid == k1)
-        .unwrap();
+    let retired = s.list_keys().await.unwrap().into_iter().find(|k| k.kid == k1).unwrap();
     assert_eq!(retired.retire_after, Some(100));
     s.delete_keys_retired_before(101).await.unwrap();
     assert!(!s.list_keys().await.unwrap().iter().any(|k| k.kid == k1));

@@ -25,10 +25,7 @@ async fn login(app: &TestApp, client: &TestClient) -> (String, String) {
     let mail = email();
     app.member(&mail).await;
     let (verifier, challenge) = pkce();
-    (
-        app.code_for(&app.browser, client, &challenge, &mail).await,
-        verifier,
-    )
+    (app.code_for(&app.browser, client, &challenge, &mail).await, verifier)
 }
 
 fn code_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -43,10 +40,7 @@ fn code_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
 async fn error_of(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-    )
+    (status, body["error"].as_str().unwrap_or_default().to_owned())
 }
 
 async fn a_reused_code_fails_and_revokes_what_it_issued(b: Backend) {
@@ -57,9 +51,7 @@ async fn a_reused_code_fails_and_revokes_what_it_issued(b: Backend) {
     let at = tokens["access_token"].as_str().unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap();
     assert_eq!(app.userinfo_status(at).await, 200);
-    let again = app
-        .token_request(&client, &code_form(&code, &verifier))
-        .await;
+    let again = app.token_request(&client, &code_form(&code, &verifier)).await;
     assert_eq!(error_of(again).await, (400, "invalid_grant".into()));
     assert_eq!(
         app.userinfo_status(at).await,
@@ -67,10 +59,7 @@ async fn a_reused_code_fails_and_revokes_what_it_issued(b: Backend) {
         "the access token of a replayed code is revoked"
     );
     let refresh = app
-        .token_request(
-            &client,
-            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
-        )
+        .token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", rt)])
         .await;
     assert_eq!(
         error_of(refresh).await,
@@ -90,16 +79,8 @@ async fn concurrent_redemption_of_one_code_yields_one_success(b: Backend) {
         .iter()
         .map(|r| r.status().as_u16())
         .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 400).count(),
-        7,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 7, "{statuses:?}");
 }
 
 async fn wrong_pkce_verifier_is_refused(b: Backend) {
@@ -129,11 +110,7 @@ async fn code_is_bound_to_client_and_redirect_uri(b: Backend) {
     let thief = app.client().await;
     let (code, verifier) = login(&app, &client).await;
     assert_eq!(
-        error_of(
-            app.token_request(&thief, &code_form(&code, &verifier))
-                .await
-        )
-        .await,
+        error_of(app.token_request(&thief, &code_form(&code, &verifier)).await).await,
         (400, "invalid_grant".into())
     );
     let (code, verifier) = login(&app, &client).await;
@@ -157,9 +134,7 @@ async fn wrong_client_secret_is_401_with_challenge(b: Backend) {
         id: client.id.clone(),
         secret: Some("not-the-secret".into()),
     };
-    let resp = app
-        .token_request(&wrong, &code_form(&code, &verifier))
-        .await;
+    let resp = app.token_request(&wrong, &code_form(&code, &verifier)).await;
     assert_eq!(resp.status(), 401);
     assert!(
         resp.headers()
@@ -175,20 +150,13 @@ async fn wrong_client_secret_is_401_with_challenge(b: Backend) {
     let mut form = code_form(&code, &verifier);
     form.push(("client_id", &client.id));
     form.push(("client_secret", client.secret.as_deref().unwrap()));
-    let resp = http
-        .post(app.url("/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = http.post(app.url("/token")).form(&form).send().await.unwrap();
     assert_eq!(resp.status(), 401);
 }
 
 async fn client_secret_post_and_public_clients_authenticate(b: Backend) {
     let app = TestApp::start(b).await;
-    let post = app
-        .client_with(|c| c.auth_method = AuthMethod::ClientSecretPost)
-        .await;
+    let post = app.client_with(|c| c.auth_method = AuthMethod::ClientSecretPost).await;
     let (code, verifier) = login(&app, &post).await;
     let mut form = code_form(&code, &verifier);
     form.push(("client_id", &post.id));
@@ -221,11 +189,7 @@ async fn expired_code_is_refused(b: Backend) {
     let (code, verifier) = login(&app, &client).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(
-        error_of(
-            app.token_request(&client, &code_form(&code, &verifier))
-                .await
-        )
-        .await,
+        error_of(app.token_request(&client, &code_form(&code, &verifier)).await).await,
         (400, "invalid_grant".into())
     );
 }
@@ -240,31 +204,21 @@ async fn refresh_reuse_revokes_the_family(b: Backend) {
         let app = &app;
         let client = &client;
         async move {
-            app.token_request(
-                client,
-                &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-            )
-            .await
+            app.token_request(client, &[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                .await
         }
     };
     let t1: Value = refresh(rt0.clone()).await.json().await.unwrap();
     let rt1 = t1["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt0, rt1);
     // An attacker replays the spent token: refused, and the family is revoked.
-    assert_eq!(
-        error_of(refresh(rt0).await).await,
-        (400, "invalid_grant".into())
-    );
+    assert_eq!(error_of(refresh(rt0).await).await, (400, "invalid_grant".into()));
     assert_eq!(
         error_of(refresh(rt1).await).await,
         (400, "invalid_grant".into()),
         "the live token dies with its family"
     );
-    assert_eq!(
-        app.userinfo_status(t1["access_token"].as_str().unwrap())
-            .await,
-        401
-    );
+    assert_eq!(app.userinfo_status(t1["access_token"].as_str().unwrap()).await, 401);
     // A refresh token is bound to its client.
     let (code, verifier) = login(&app, &client).await;
     let t = app.redeem(&client, &code, &verifier).await;
@@ -325,10 +279,7 @@ async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
     let resp = app
         .token_request(
             &service,
-            &[
-                ("grant_type", "client_credentials"),
-                ("resource", "https://api.hk.no/"),
-            ],
+            &[("grant_type", "client_credentials"), ("resource", "https://api.hk.no/")],
         )
         .await;
     let t: Value = resp.json().await.unwrap();
@@ -337,26 +288,15 @@ async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
     // A code-flow client may not use it; openid needs a person.
     let web = app.client().await;
     assert_eq!(
-        error_of(
-            app.token_request(&web, &[("grant_type", "client_credentials")])
-                .await
-        )
-        .await,
+        error_of(app.token_request(&web, &[("grant_type", "client_credentials")]).await).await,
         (400, "unauthorized_client".into())
     );
     let r = app
-        .token_request(
-            &service,
-            &[("grant_type", "client_credentials"), ("scope", "openid")],
-        )
+        .token_request(&service, &[("grant_type", "client_credentials"), ("scope", "openid")])
         .await;
     assert_eq!(error_of(r).await, (400, "invalid_scope".into()));
     assert_eq!(
-        error_of(
-            app.token_request(&service, &[("grant_type", "password")])
-                .await
-        )
-        .await,
+        error_of(app.token_request(&service, &[("grant_type", "password")]).await).await,
         (400, "unsupported_grant_type".into())
     );
 }
@@ -364,12 +304,7 @@ async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
 pub fn decode_claims(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 async fn revocation_and_introspection(b: Backend) {
@@ -434,11 +369,7 @@ async fn revocation_and_introspection(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        app.userinfo_status(t["access_token"].as_str().unwrap())
-            .await,
-        200
-    );
+    assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
 }
 
 async fn userinfo_requires_a_valid_bearer_token(b: Backend) {

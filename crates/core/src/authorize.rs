@@ -80,12 +80,7 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 
 impl Provider {
     /// RFC 6749 §4.1.2.1: the error response, with `state` and RFC 9207 `iss`.
-    pub fn error_redirect(
-        &self,
-        redirect_uri: &str,
-        state: Option<&str>,
-        e: &OAuthError,
-    ) -> String {
+    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
         let mut p = vec![
             ("error", e.code.as_str()),
             ("error_description", e.description.as_str()),
@@ -107,19 +102,16 @@ impl Provider {
         let client_id = params
             .get("client_id")
             .map_err(AuthorizeError::Page)?
-            .ok_or_else(|| {
-                AuthorizeError::Page(OAuthError::invalid_request("client_id is missing"))
-            })?;
-        let client =
-            self.clients.find_client(client_id).await?.ok_or_else(|| {
-                AuthorizeError::Page(OAuthError::invalid_client("unknown client"))
-            })?;
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_request("client_id is missing")))?;
+        let client = self
+            .clients
+            .find_client(client_id)
+            .await?
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client")))?;
         let redirect_uri = params
             .get("redirect_uri")
             .map_err(AuthorizeError::Page)?
-            .ok_or_else(|| {
-                AuthorizeError::Page(OAuthError::invalid_request("redirect_uri is missing"))
-            })?;
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_request("redirect_uri is missing")))?;
         if !client.has_redirect_uri(redirect_uri) {
             return Err(AuthorizeError::Page(OAuthError::invalid_request(
                 "redirect_uri is not registered for this client",
@@ -130,21 +122,13 @@ impl Provider {
         let request = match self.validate_request(params, &client) {
             Ok(r) => r,
             Err(e) => {
-                return Ok(AuthorizeOutcome::Redirect(self.error_redirect(
-                    redirect_uri,
-                    state,
-                    &e,
-                )));
+                return Ok(AuthorizeOutcome::Redirect(self.error_redirect(redirect_uri, state, &e)));
             }
         };
         self.continue_authorization(request, session).await
     }
 
-    fn validate_request(
-        &self,
-        p: &Params,
-        client: &crate::client::Client,
-    ) -> Result<AuthRequest, OAuthError> {
+    fn validate_request(&self, p: &Params, client: &crate::client::Client) -> Result<AuthRequest, OAuthError> {
         // OIDC Core §6: request objects are not supported.
         if p.has("request") {
             return Err(OAuthError::new(
@@ -175,9 +159,7 @@ impl Provider {
         if let Some(mode) = p.get("response_mode")?
             && mode != "query"
         {
-            return Err(OAuthError::invalid_request(
-                "only response_mode=query is supported",
-            ));
+            return Err(OAuthError::invalid_request("only response_mode=query is supported"));
         }
         if !client.allows_grant(crate::client::GrantType::AuthorizationCode) {
             return Err(OAuthError::new(
@@ -192,8 +174,7 @@ impl Provider {
                 "scope not allowed for this client",
             ));
         }
-        let code_challenge =
-            pkce::parse_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
+        let code_challenge = pkce::parse_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
         if client.is_public() && code_challenge.is_none() {
             return Err(OAuthError::invalid_request(
                 "PKCE (code_challenge with S256) is required for public clients",
@@ -209,9 +190,7 @@ impl Provider {
                     "login" => force_login = true,
                     "consent" | "select_account" => {}
                     other => {
-                        return Err(OAuthError::invalid_request(format!(
-                            "unsupported prompt value {other}"
-                        )));
+                        return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}")));
                     }
                 }
             }
@@ -224,9 +203,11 @@ impl Provider {
         }
         let max_age = match p.get("max_age")? {
             None => None,
-            Some(s) => Some(s.parse::<u32>().map(i64::from).map_err(|_| {
-                OAuthError::invalid_request("max_age must be a non-negative integer")
-            })?),
+            Some(s) => Some(
+                s.parse::<u32>()
+                    .map(i64::from)
+                    .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))?,
+            ),
         };
         Ok(AuthRequest {
             client_id: client.id.clone(),
@@ -254,9 +235,7 @@ impl Provider {
         let usable = match session {
             Some(s) if !request.force_login => {
                 // OIDC Core §3.1.2.1: max_age=0 is a fresh login, like prompt=login.
-                let fresh = request
-                    .max_age
-                    .is_none_or(|m| m > 0 && now - s.auth_time <= m);
+                let fresh = request.max_age.is_none_or(|m| m > 0 && now - s.auth_time <= m);
                 let member_ok = self
                     .members
                     .find_member(&s.member_id)
@@ -280,11 +259,7 @@ impl Provider {
         }
         let request_id = random_token(24);
         self.kv
-            .put_json(
-                &request_key(&request_id),
-                &request,
-                self.settings.login_request_ttl,
-            )
+            .put_json(&request_key(&request_id), &request, self.settings.login_request_ttl)
             .await?;
         Ok(AuthorizeOutcome::Login { request_id })
     }
@@ -298,22 +273,14 @@ impl Provider {
     }
 
     /// After a successful login: the request is finished and the code issued.
-    pub async fn resume_authorization(
-        &self,
-        id: &str,
-        session: &Session,
-    ) -> Result<Option<String>, CoreError> {
+    pub async fn resume_authorization(&self, id: &str, session: &Session) -> Result<Option<String>, CoreError> {
         let Some(request) = self.kv.take_json::<AuthRequest>(&request_key(id)).await? else {
             return Ok(None);
         };
         Ok(Some(self.issue_code(&request, session).await?))
     }
 
-    async fn issue_code(
-        &self,
-        request: &AuthRequest,
-        session: &Session,
-    ) -> Result<String, CoreError> {
+    async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, CoreError> {
         let code = random_token(32);
         let record = AuthCode {
             client_id: request.client_id.clone(),
@@ -327,11 +294,7 @@ impl Provider {
             issued_at: self.clock.now(),
         };
         self.kv
-            .put_json(
-                &code_key(&hash_token(&code)),
-                &record,
-                self.settings.code_ttl,
-            )
+            .put_json(&code_key(&hash_token(&code)), &record, self.settings.code_ttl)
             .await?;
         let mut p = vec![("code", code.as_str())];
         if let Some(s) = &request.state {

@@ -28,15 +28,11 @@ impl Email {
             && domain
                 .split('.')
                 .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains(char::is_whitespace)
-            && !local
-                .chars()
-                .any(|c| c.is_control() || "<>()[]\\,;:\"@".contains(c));
+            && !local.chars().any(|c| c.is_control() || "<>()[]\\,;:\"@".contains(c));
         if !domain_ok || !local_ok {
             return Err("e-mail address is not valid".into());
         }

@@ -27,10 +27,7 @@ fn unauthorized(msg: &str) -> OAuthError {
 
 impl Provider {
     /// Authenticates a client with the method it registered; anything else is `invalid_client`.
-    pub async fn authenticate_client(
-        &self,
-        creds: &ClientCredentials,
-    ) -> Result<Client, CoreError> {
+    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, CoreError> {
         let fail = || CoreError::OAuth(OAuthError::invalid_client("client authentication failed"));
         // Client ids are printable ASCII; anything else is not worth a lookup.
         if creds.client_id.is_empty()
@@ -39,11 +36,7 @@ impl Provider {
         {
             return Err(fail());
         }
-        let client = self
-            .clients
-            .find_client(&creds.client_id)
-            .await?
-            .ok_or_else(fail)?;
+        let client = self.clients.find_client(&creds.client_id).await?.ok_or_else(fail)?;
         if client.auth_method != creds.method {
             tracing::info!(client_id = %client.id, used = creds.method.as_str(), "client.auth_method_mismatch");
             return Err(fail());
@@ -64,11 +57,7 @@ impl Provider {
             "authorization_code" => self.exchange_code(client, p).await,
             "refresh_token" => self.refresh_grant(client, p).await,
             "client_credentials" => self.client_credentials(client, p).await,
-            _ => Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                "unsupported grant_type",
-            )
-            .into()),
+            _ => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type").into()),
         }
     }
 
@@ -83,24 +72,17 @@ impl Provider {
         let hash = hash_token(code);
         let Some(record) = self.kv.take_json::<AuthCode>(&code_key(&hash)).await? else {
             self.revoke_replayed_code(&hash).await?;
-            return Err(
-                OAuthError::invalid_grant("code is invalid, expired or already used").into(),
-            );
+            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
         };
         let now = self.clock.now();
         if record.client_id != client.id {
             return Err(OAuthError::invalid_grant("code was issued to another client").into());
         }
         if now - record.issued_at > self.settings.code_ttl {
-            return Err(
-                OAuthError::invalid_grant("code is invalid, expired or already used").into(),
-            );
+            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
         }
         if record.redirect_uri != redirect_uri {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri does not match the authorization request",
-            )
-            .into());
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
         }
         match (&record.code_challenge, verifier) {
             (Some(ch), Some(v)) if pkce::verify(ch, v) => {}
@@ -109,9 +91,7 @@ impl Provider {
                 return Err(OAuthError::invalid_grant("code_verifier does not match").into());
             }
             (None, Some(_)) => {
-                return Err(
-                    OAuthError::invalid_grant("code_verifier without code_challenge").into(),
-                );
+                return Err(OAuthError::invalid_grant("code_verifier without code_challenge").into());
             }
         }
         let member = self.active_member(&record.member_id).await?;
@@ -127,9 +107,7 @@ impl Provider {
             family_id: family_id.clone(),
         };
         let marker_ttl = self.settings.access_token_ttl.max(self.settings.code_ttl);
-        self.kv
-            .put_json(&spent_key(&hash), &spent, marker_ttl)
-            .await?;
+        self.kv.put_json(&spent_key(&hash), &spent, marker_ttl).await?;
         let refresh_token = match &family_id {
             Some(fid) => {
                 let family = RefreshFamily {
@@ -224,11 +202,7 @@ impl Provider {
         };
         let hash = hash_token(presented);
         let token = self.refresh.find_token(&hash).await?.ok_or_else(invalid)?;
-        let family = self
-            .refresh
-            .find_family(&token.family_id)
-            .await?
-            .ok_or_else(invalid)?;
+        let family = self.refresh.find_family(&token.family_id).await?.ok_or_else(invalid)?;
         if family.client_id != client.id {
             return Err(invalid());
         }
@@ -246,13 +220,8 @@ impl Provider {
         if token.spent || !self.refresh.spend_token(&hash).await? {
             tracing::warn!(client_id = %client.id, family = %family.id, "token.refresh_reused");
             self.revoke_family(&family.id).await?;
-            self.audit_member(
-                "token.family_revoked",
-                &family.member_id,
-                Some(&client.id),
-                None,
-            )
-            .await;
+            self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None)
+                .await;
             return Err(invalid());
         }
         let granted = Scope::parse(&family.scope)?;
@@ -260,11 +229,9 @@ impl Provider {
             Some(s) => {
                 let asked = Scope::parse(s)?;
                 if !asked.is_subset(&granted) {
-                    return Err(OAuthError::new(
-                        OAuthErrorCode::InvalidScope,
-                        "scope exceeds the original grant",
-                    )
-                    .into());
+                    return Err(
+                        OAuthError::new(OAuthErrorCode::InvalidScope, "scope exceeds the original grant").into(),
+                    );
                 }
                 asked
             }
@@ -287,21 +254,15 @@ impl Provider {
     }
 
     /// RFC 6749 §4.4, with RFC 8707 `resource` as the audience.
-    async fn client_credentials(
-        &self,
-        client: &Client,
-        p: &Params,
-    ) -> Result<TokenResponse, CoreError> {
+    async fn client_credentials(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
         if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(unauthorized("client may not use client_credentials").into());
         }
         let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
         if scope.contains("openid") || scope.contains("offline_access") {
-            return Err(OAuthError::new(
-                OAuthErrorCode::InvalidScope,
-                "openid and offline_access need a person",
-            )
-            .into());
+            return Err(
+                OAuthError::new(OAuthErrorCode::InvalidScope, "openid and offline_access need a person").into(),
+            );
         }
         let resource = p.get("resource")?;
         if let Some(r) = resource {

@@ -14,12 +14,7 @@ pub trait KvStore: Send + Sync {
     /// Stores `value` under `key`, replacing any value, for `ttl`.
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
     /// Stores only if `key` is absent; true if stored.
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError>;
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Removes and returns the value atomically: of concurrent takes, one wins.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -39,12 +34,7 @@ fn secs(s: i64) -> Duration {
 }
 
 impl Kv {
-    pub async fn put_json<T: Serialize>(
-        &self,
-        key: &str,
-        v: &T,
-        ttl: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn put_json<T: Serialize>(&self, key: &str, v: &T, ttl: i64) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.0.put(key, &bytes, secs(ttl)).await
     }
@@ -75,8 +65,6 @@ impl Kv {
 }
 
 fn decode<T: DeserializeOwned>(raw: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-    raw.map(|b| {
-        serde_json::from_slice(&b).map_err(|e| StoreError::Backend(format!("corrupt entry: {e}")))
-    })
-    .transpose()
+    raw.map(|b| serde_json::from_slice(&b).map_err(|e| StoreError::Backend(format!("corrupt entry: {e}"))))
+        .transpose()
 }

@@ -20,6 +20,7 @@ pub mod password;
 pub mod pkce;
 pub mod provider;
 pub mod refresh;
+pub mod registration;
 pub mod registry;
 pub mod revocation;
 pub mod scope;

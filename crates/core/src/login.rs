@@ -11,12 +11,7 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 
 impl Provider {
     /// Checks e-mail and password; `None` for any failure, whatever its cause.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: String,
-        ip: Option<String>,
-    ) -> Result<Option<Member>, CoreError> {
+    pub async fn login(&self, email: &str, password: String, ip: Option<String>) -> Result<Option<Member>, CoreError> {
         let member = match Email::parse(email) {
             Ok(e) => self.members.find_member_by_email(e.as_str()).await?,
             Err(_) => None,
@@ -35,8 +30,7 @@ impl Provider {
         if !verdict.ok {
             let failures = self.members.increment_failed_logins(&member.id).await?;
             tracing::info!(member_id = %member.id, failures, "login.failed");
-            self.audit_member("login.failed", &member.id, None, ip)
-                .await;
+            self.audit_member("login.failed", &member.id, None, ip).await;
             return Ok(None);
         }
         if member.failed_logins > 0 {
@@ -50,8 +44,7 @@ impl Provider {
             tracing::info!(member_id = %member.id, "login.rehashed");
         }
         tracing::info!(member_id = %member.id, "login.succeeded");
-        self.audit_member("login.succeeded", &member.id, None, ip)
-            .await;
+        self.audit_member("login.succeeded", &member.id, None, ip).await;
         Ok(Some(member))
     }
 }

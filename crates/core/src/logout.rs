@@ -26,16 +26,12 @@ impl Provider {
         let mut client_id = p.get("client_id")?.map(str::to_owned);
         if let Some(hint) = p.get("id_token_hint")? {
             // §2: an expired hint is still a hint; the signature and issuer must hold.
-            let (claims, _) = self.signer.verify(hint).map_err(|_| {
-                OAuthError::invalid_request(
-                    "id_token_hint is not a valid ID token of this provider",
-                )
-            })?;
+            let (claims, _) = self
+                .signer
+                .verify(hint)
+                .map_err(|_| OAuthError::invalid_request("id_token_hint is not a valid ID token of this provider"))?;
             if claims.get("iss").and_then(Value::as_str) != Some(self.settings.issuer.as_str()) {
-                return Err(OAuthError::invalid_request(
-                    "id_token_hint was issued by another provider",
-                )
-                .into());
+                return Err(OAuthError::invalid_request("id_token_hint was issued by another provider").into());
             }
             let aud = match claims.get("aud") {
                 Some(Value::String(s)) => Some(s.clone()),
@@ -45,9 +41,7 @@ impl Provider {
             if let (Some(c), Some(a)) = (&client_id, &aud)
                 && c != a
             {
-                return Err(
-                    OAuthError::invalid_request("client_id does not match id_token_hint").into(),
-                );
+                return Err(OAuthError::invalid_request("client_id does not match id_token_hint").into());
             }
             client_id = client_id.or(aud);
             out.hint_sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
@@ -64,16 +58,14 @@ impl Provider {
         };
         if let Some(uri) = p.get("post_logout_redirect_uri")? {
             let Some(c) = &client else {
-                return Err(OAuthError::invalid_request(
-                    "post_logout_redirect_uri needs id_token_hint or client_id",
-                )
-                .into());
+                return Err(
+                    OAuthError::invalid_request("post_logout_redirect_uri needs id_token_hint or client_id").into(),
+                );
             };
             if !c.has_post_logout_redirect_uri(uri) {
-                return Err(OAuthError::invalid_request(
-                    "post_logout_redirect_uri is not registered for this client",
-                )
-                .into());
+                return Err(
+                    OAuthError::invalid_request("post_logout_redirect_uri is not registered for this client").into(),
+                );
             }
             let state = p.get("state")?;
             out.redirect = Some(match state {

@@ -27,9 +27,7 @@ impl Params {
                 }
                 // No protocol value carries a NUL; databases refuse them.
                 if v.contains('\0') {
-                    return Err(OAuthError::invalid_request(format!(
-                        "{name} contains a NUL character"
-                    )));
+                    return Err(OAuthError::invalid_request(format!("{name} contains a NUL character")));
                 }
                 found = Some(v.as_str());
             }

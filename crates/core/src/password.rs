@@ -57,11 +57,7 @@ impl PasswordHasher {
 
     /// Verifies against `stored`, or against the dummy hash when there is none
     /// (then `ok` is always false).
-    pub async fn verify(
-        &self,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<Verification, CoreError> {
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verification, CoreError> {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
         let params = self.params.clone();
@@ -72,27 +68,19 @@ impl PasswordHasher {
                     needs_rehash: false,
                 };
             };
-            let ok = argon2(&params)
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-                && real;
+            let ok = argon2(&params).verify_password(password.as_bytes(), &parsed).is_ok() && real;
             let current = Params::try_from(&parsed).ok();
             let needs_rehash = ok
                 && (parsed.algorithm.as_str() != "argon2id"
                     || current.is_none_or(|p| {
-                        p.m_cost() != params.m_cost()
-                            || p.t_cost() != params.t_cost()
-                            || p.p_cost() != params.p_cost()
+                        p.m_cost() != params.m_cost() || p.t_cost() != params.t_cost() || p.p_cost() != params.p_cost()
                     }));
             Verification { ok, needs_rehash }
         })
         .await
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, CoreError> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
         let _permit = self
             .permits
             .acquire()

@@ -7,15 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 fn is_unreserved(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Validates `code_challenge` and `code_challenge_method` of an authorization request.
-pub fn parse_challenge(
-    challenge: Option<&str>,
-    method: Option<&str>,
-) -> Result<Option<String>, OAuthError> {
+pub fn parse_challenge(challenge: Option<&str>, method: Option<&str>) -> Result<Option<String>, OAuthError> {
     match (challenge, method) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(OAuthError::invalid_request(
@@ -68,10 +64,7 @@ mod tests {
         assert!(parse_challenge(Some(CHALLENGE), None).is_err());
         assert!(parse_challenge(None, Some("S256")).is_err());
         assert_eq!(
-            parse_challenge(Some(CHALLENGE), Some("S256"))
-                .ok()
-                .flatten()
-                .as_deref(),
+            parse_challenge(Some(CHALLENGE), Some("S256")).ok().flatten().as_deref(),
             Some(CHALLENGE)
         );
     }

@@ -33,13 +33,7 @@ impl Provider {
         }
     }
 
-    pub async fn audit_member(
-        &self,
-        kind: &str,
-        member_id: &str,
-        client_id: Option<&str>,
-        ip: Option<String>,
-    ) {
+    pub async fn audit_member(&self, kind: &str, member_id: &str, client_id: Option<&str>, ip: Option<String>) {
         let mut ev = AuditEvent::new(kind, format!("member:{member_id}"), self.clock.now())
             .member(member_id)
             .ip(ip);
@@ -59,10 +53,7 @@ impl Provider {
     /// The short-lived marker that access tokens of a family check.
     pub async fn mark_family_revoked(&self, family_id: &str) -> Result<(), StoreError> {
         self.kv
-            .mark(
-                &format!("family_revoked:{family_id}"),
-                self.settings.refresh_token_ttl,
-            )
+            .mark(&format!("family_revoked:{family_id}"), self.settings.refresh_token_ttl)
             .await
     }
 

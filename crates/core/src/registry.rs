@@ -27,31 +27,21 @@ pub fn check_password_length(password: &str, min: usize) -> Result<(), CoreError
         )));
     }
     if n > crate::login::MAX_PASSWORD_CHARS {
-        return Err(CoreError::Invalid(
-            "the password must be at most 256 characters".into(),
-        ));
+        return Err(CoreError::Invalid("the password must be at most 256 characters".into()));
     }
     Ok(())
 }
 
 fn clean(v: Option<String>, max: usize, what: &str) -> Result<Option<String>, CoreError> {
     match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > max => {
-            Err(CoreError::Invalid(format!("{what} is too long")))
-        }
-        Some(s) if s.chars().any(char::is_control) => {
-            Err(CoreError::Invalid(format!("{what} has control characters")))
-        }
+        Some(s) if s.chars().count() > max => Err(CoreError::Invalid(format!("{what} is too long"))),
+        Some(s) if s.chars().any(char::is_control) => Err(CoreError::Invalid(format!("{what} has control characters"))),
         other => Ok(other),
     }
 }
 
 impl Provider {
-    pub async fn create_member(
-        &self,
-        new: NewMember,
-        min_password: usize,
-    ) -> Result<Member, CoreError> {
+    pub async fn create_member(&self, new: NewMember, min_password: usize) -> Result<Member, CoreError> {
         let email = Email::parse(&new.email).map_err(CoreError::Invalid)?;
         let mut member = Member::new(email, clean(new.name, 200, "name")?, self.clock.now());
         member.org_number = clean(new.org_number, 9, "org_number")?;
@@ -65,45 +55,27 @@ impl Provider {
             .insert_member(&member)
             .await
             .map_err(CoreError::from_insert)?;
-        self.record(
-            crate::audit::AuditEvent::new("member.created", "cli".into(), self.clock.now())
-                .member(&member.id),
-        )
-        .await;
+        self.record(crate::audit::AuditEvent::new("member.created", "cli".into(), self.clock.now()).member(&member.id))
+            .await;
         Ok(member)
     }
 
     /// Registers a client; returns it with its secret (shown once; only the hash is kept).
-    pub async fn create_client(
-        &self,
-        new: NewClient,
-    ) -> Result<(Client, Option<String>), CoreError> {
+    pub async fn create_client(&self, new: NewClient, actor: &str) -> Result<(Client, Option<String>), CoreError> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(CoreError::Invalid(
-                "client name must be 1 to 200 characters".into(),
-            ));
+            return Err(CoreError::Invalid("client name must be 1 to 200 characters".into()));
         }
         if new.redirect_uris.is_empty() && new.grant_types.contains(&GrantType::AuthorizationCode) {
-            return Err(CoreError::Invalid(
-                "redirect_uris: at least one is required".into(),
-            ));
+            return Err(CoreError::Invalid("redirect_uris: at least one is required".into()));
         }
-        for uri in new
-            .redirect_uris
-            .iter()
-            .chain(&new.post_logout_redirect_uris)
-        {
-            validate_redirect_uri(uri)
-                .map_err(|e| CoreError::Invalid(format!("redirect URI: {e}")))?;
+        for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+            validate_redirect_uri(uri).map_err(|e| CoreError::Invalid(format!("redirect URI: {e}")))?;
         }
         if let Some(u) = &new.initiate_login_uri {
-            validate_redirect_uri(u)
-                .map_err(|e| CoreError::Invalid(format!("initiate_login_uri: {e}")))?;
+            validate_redirect_uri(u).map_err(|e| CoreError::Invalid(format!("initiate_login_uri: {e}")))?;
         }
-        if new.auth_method == AuthMethod::None
-            && new.grant_types.contains(&GrantType::ClientCredentials)
-        {
+        if new.auth_method == AuthMethod::None && new.grant_types.contains(&GrantType::ClientCredentials) {
             return Err(CoreError::Invalid(
                 "a public client cannot use client_credentials".into(),
             ));
@@ -123,11 +95,8 @@ impl Provider {
             created_at: self.clock.now(),
         };
         self.clients.insert_client(&client).await?;
-        self.record(
-            crate::audit::AuditEvent::new("client.created", "cli".into(), self.clock.now())
-                .client(&client.id),
-        )
-        .await;
+        self.record(crate::audit::AuditEvent::new("client.created", actor.into(), self.clock.now()).client(&client.id))
+            .await;
         Ok((client, secret))
     }
 }

@@ -15,13 +15,8 @@ impl Provider {
                 && family.client_id == client.id
             {
                 self.revoke_family(&family.id).await?;
-                self.audit_member(
-                    "token.family_revoked",
-                    &family.member_id,
-                    Some(&client.id),
-                    None,
-                )
-                .await;
+                self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None)
+                    .await;
             }
             return Ok(());
         }
@@ -43,10 +38,7 @@ impl Provider {
     pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, CoreError> {
         // §2.1: the caller must be authorized; a public client proves nothing.
         if client.is_public() {
-            return Err(crate::error::OAuthError::invalid_client(
-                "public clients may not introspect",
-            )
-            .into());
+            return Err(crate::error::OAuthError::invalid_client("public clients may not introspect").into());
         }
         let inactive = json!({ "active": false });
         if let Some(rt) = self.refresh.find_token(&hash_token(token)).await? {

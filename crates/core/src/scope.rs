@@ -4,13 +4,7 @@ use crate::error::{OAuthError, OAuthErrorCode};
 use std::collections::BTreeSet;
 
 /// The scopes HK ID knows.
-pub const SUPPORTED: [&str; 5] = [
-    "openid",
-    "email",
-    "profile",
-    "organization",
-    "offline_access",
-];
+pub const SUPPORTED: [&str; 5] = ["openid", "email", "profile", "organization", "offline_access"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scope(BTreeSet<String>);
@@ -72,9 +66,7 @@ mod tests {
 
     #[test]
     fn parses_known_scopes_and_refuses_others() {
-        let s = Scope::parse("openid  email profile")
-            .ok()
-            .unwrap_or_default();
+        let s = Scope::parse("openid  email profile").ok().unwrap_or_default();
         assert!(s.contains("openid") && s.contains("email"));
         assert_eq!(s.to_string(), "email openid profile");
         assert!(Scope::parse("openid admin").is_err());

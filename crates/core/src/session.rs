@@ -62,10 +62,7 @@ impl Provider {
 
     async fn end_session_tokens(&self, sid: &str) -> Result<(), StoreError> {
         self.kv
-            .mark(
-                &format!("session_ended:{sid}"),
-                self.settings.refresh_token_ttl,
-            )
+            .mark(&format!("session_ended:{sid}"), self.settings.refresh_token_ttl)
             .await?;
         for fam in self.refresh.revoke_online_families_of_session(sid).await? {
             self.mark_family_revoked(&fam).await?;

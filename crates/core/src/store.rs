@@ -51,8 +51,7 @@ pub trait RefreshStore: Send + Sync {
     /// Revokes the member's families; returns their ids.
     async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError>;
     /// Revokes families tied to an SSO session and not granted `offline_access`.
-    async fn revoke_online_families_of_session(&self, sid: &str)
-    -> Result<Vec<String>, StoreError>;
+    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
     async fn insert_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
     async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError>;
     /// Marks the token spent if it was not; false if it already was (a reuse).

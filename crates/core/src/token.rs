@@ -92,11 +92,7 @@ impl Provider {
         c.insert("iss".into(), json!(self.settings.issuer));
         c.insert(
             "sub".into(),
-            json!(
-                grant
-                    .member
-                    .map_or(grant.client.id.as_str(), |m| m.id.as_str())
-            ),
+            json!(grant.member.map_or(grant.client.id.as_str(), |m| m.id.as_str())),
         );
         c.insert(
             "aud".into(),
@@ -115,17 +111,11 @@ impl Provider {
         if let Some(s) = grant.sid {
             c.insert("sid".into(), json!(s));
         }
-        self.signer
-            .sign(self.settings.access_token_alg, "at+jwt", &c)
+        self.signer.sign(self.settings.access_token_alg, "at+jwt", &c)
     }
 
     /// Signs an ID token for a member grant, bound to `access_token` by `at_hash`.
-    pub fn mint_id_token(
-        &self,
-        grant: &Grant<'_>,
-        member: &Member,
-        access_token: &str,
-    ) -> Result<String, CoreError> {
+    pub fn mint_id_token(&self, grant: &Grant<'_>, member: &Member, access_token: &str) -> Result<String, CoreError> {
         let now = self.clock.now();
         let alg = grant.client.id_token_alg;
         let mut c = Claims::new();
@@ -158,9 +148,7 @@ impl Provider {
     ) -> Result<TokenResponse, CoreError> {
         let access_token = self.mint_access_token(grant, jti)?;
         let id_token = match grant.member {
-            Some(m) if grant.scope.contains("openid") => {
-                Some(self.mint_id_token(grant, m, &access_token)?)
-            }
+            Some(m) if grant.scope.contains("openid") => Some(self.mint_id_token(grant, m, &access_token)?),
             _ => None,
         };
         Ok(TokenResponse {
@@ -182,10 +170,7 @@ mod tests {
     fn at_hash_matches_the_oidc_example() {
         // OIDC Core Appendix A.3 (RS256, SHA-256).
         assert_eq!(
-            at_hash(
-                SigningAlg::RS256,
-                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
-            ),
+            at_hash(SigningAlg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }

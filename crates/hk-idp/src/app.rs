@@ -79,23 +79,13 @@ impl Services {
             passwords,
             clock,
         };
-        Ok(Self {
-            sql,
-            keyring,
-            provider,
-        })
+        Ok(Self { sql, keyring, provider })
     }
 
     /// Reloads the published keys (after a rotation by any node) and drops expired ones.
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let p = &self.provider;
-        hk_idp_jose::ensure_keys(
-            &self.sql,
-            &self.keyring,
-            p.clock.now(),
-            p.settings.max_token_lifetime(),
-        )
-        .await?;
+        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), p.settings.max_token_lifetime()).await?;
         Ok(())
     }
 }
@@ -110,14 +100,12 @@ pub struct App {
 
 impl App {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.server.listen)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (server.listen, IDP_LISTEN)",
-                    settings.server.listen
-                )
-            })?;
+        let listener = TcpListener::bind(settings.server.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {} (server.listen, IDP_LISTEN)",
+                settings.server.listen
+            )
+        })?;
         let addr = listener.local_addr()?;
         let issuer = if settings.server.issuer.is_empty() {
             format!("http://{addr}")
@@ -125,15 +113,13 @@ impl App {
             settings.server.issuer.trim_end_matches('/').to_owned()
         };
         let services = Arc::new(Services::open(settings, &issuer).await?);
-        let csrf_key = services
-            .sql
-            .get_or_create_secret("csrf", &random_token(32))
-            .await?;
+        let csrf_key = services.sql.get_or_create_secret("csrf", &random_token(32)).await?;
         let state = AppState::new(
             services.provider.clone(),
             csrf_key.into_bytes(),
             Arc::new(services.sql.clone()),
-        );
+        )
+        .with_admin_token(&settings.admin.token.0);
         Ok(Self {
             services,
             state,

@@ -158,9 +158,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             print(
                 cli.json,
                 json!({"keys": kids}),
-                &format!(
-                    "new signing keys:\n{text}\nold keys stay published until their tokens expire"
-                ),
+                &format!("new signing keys:\n{text}\nold keys stay published until their tokens expire"),
             );
             Ok(())
         }
@@ -190,11 +188,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             print(
                 cli.json,
                 serde_json::to_value(&view)?,
-                &format!(
-                    "member {} registered ({})",
-                    view.email,
-                    view.status.as_str()
-                ),
+                &format!("member {} registered ({})", view.email, view.status.as_str()),
             );
             Ok(())
         }
@@ -233,28 +227,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 initiate_login_uri: c.initiate_login_uri,
                 first_party: c.first_party,
             };
-            let (client, secret) = s.provider.create_client(new).await?;
-            let out = json!({
-                "client_id": client.id,
-                "client_secret": secret,
-                "client_name": client.name,
-                "redirect_uris": client.redirect_uris,
-                "post_logout_redirect_uris": client.post_logout_redirect_uris,
-                "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                "token_endpoint_auth_method": client.auth_method.as_str(),
-                "id_token_signed_response_alg": client.id_token_alg.as_str(),
-                "initiate_login_uri": client.initiate_login_uri,
-                "first_party": client.first_party,
-            });
+            let (client, secret) = s.provider.create_client(new, "cli").await?;
+            let out = hk_idp_core::registration::client_information(&client, secret.as_deref());
             let text = match &secret {
                 Some(sec) => format!(
                     "client_id: {}\nclient_secret: {sec}\n(the secret is shown only now)",
                     client.id
                 ),
-                None => format!(
-                    "client_id: {}\n(public client: no secret; PKCE is required)",
-                    client.id
-                ),
+                None => format!("client_id: {}\n(public client: no secret; PKCE is required)", client.id),
             };
             print(cli.json, out, &text);
             Ok(())

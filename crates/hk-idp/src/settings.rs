@@ -134,10 +134,7 @@ pub enum SettingsError {
     #[error("configuration: {0}")]
     Load(String),
     #[error("configuration: setting {setting}: {reason}")]
-    Invalid {
-        setting: &'static str,
-        reason: String,
-    },
+    Invalid { setting: &'static str, reason: String },
 }
 
 /// Empty (unset) or starting with one of `schemes`.
@@ -151,11 +148,7 @@ fn describe(errors: figment::Error) -> SettingsError {
         .into_iter()
         .map(|e| {
             let path = e.path.join(".").to_ascii_lowercase();
-            let source = e
-                .metadata
-                .as_ref()
-                .map(|m| m.name.to_string())
-                .unwrap_or_default();
+            let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
             match (path.is_empty(), source.is_empty()) {
                 (true, _) => e.kind.to_string(),
                 (false, true) => format!("setting {path}: {}", e.kind),
@@ -208,10 +201,7 @@ impl Settings {
         if !self.server.issuer.is_empty() {
             let url = url::Url::parse(&self.server.issuer)
                 .map_err(|e| invalid("server.issuer (IDP_ISSUER)", e.to_string()))?;
-            if !matches!(url.scheme(), "http" | "https")
-                || url.query().is_some()
-                || url.fragment().is_some()
-            {
+            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
                 return Err(invalid(
                     "server.issuer (IDP_ISSUER)",
                     "must be an http(s) URL without query or fragment",
@@ -219,10 +209,7 @@ impl Settings {
             }
         }
         let db = &self.database.url.0;
-        if !(db.starts_with("sqlite:")
-            || db.starts_with("postgres://")
-            || db.starts_with("postgresql://"))
-        {
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(invalid(
                 "database.url (IDP_DATABASE_URL)",
                 "must start with sqlite:// or postgres://",
@@ -243,16 +230,10 @@ impl Settings {
             ));
         }
         if hk_idp_core::keys::SigningAlg::parse(&self.tokens.access_token_alg).is_none() {
-            return Err(invalid(
-                "tokens.access_token_alg",
-                "must be RS256, ES256 or EdDSA",
-            ));
+            return Err(invalid("tokens.access_token_alg", "must be RS256, ES256 or EdDSA"));
         }
         if self.tokens.code_ttl == 0 || self.tokens.code_ttl > 60 {
-            return Err(invalid(
-                "tokens.code_ttl",
-                "must be between 1 and 60 seconds",
-            ));
+            return Err(invalid("tokens.code_ttl", "must be between 1 and 60 seconds"));
         }
         for (name, v) in [
             ("tokens.access_token_ttl", self.tokens.access_token_ttl),
@@ -262,10 +243,7 @@ impl Settings {
             ("session.login_request_ttl", self.session.login_request_ttl),
             ("keys.reload_interval", self.keys.reload_interval),
             ("passwords.max_concurrent", self.passwords.max_concurrent),
-            (
-                "passwords.max_failed_logins",
-                self.passwords.max_failed_logins,
-            ),
+            ("passwords.max_failed_logins", self.passwords.max_failed_logins),
         ] {
             if v == 0 {
                 return Err(SettingsError::Invalid {
@@ -330,16 +308,13 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_setting() {
-        let fig = Figment::from(Toml::string(DEFAULTS))
-            .merge(Serialized::default("tokens.access_token_alg", "HS256"));
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("tokens.access_token_alg", "HS256"));
         let e = Settings::from_figment(fig).unwrap_err().to_string();
         assert!(e.contains("tokens.access_token_alg"), "{e}");
-        let fig = Figment::from(Toml::string(DEFAULTS))
-            .merge(Serialized::default("server.listen", "nowhere"));
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.listen", "nowhere"));
         let e = Settings::from_figment(fig).unwrap_err().to_string();
         assert!(e.contains("listen"), "{e}");
-        let fig =
-            Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.nonsense", 1));
+        let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("server.nonsense", 1));
         assert!(Settings::from_figment(fig).is_err());
     }
 

@@ -16,9 +16,7 @@ use std::sync::{Arc, RwLock};
 pub enum KeyRingError {
     #[error("key {kid}: {reason}")]
     BadKey { kid: String, reason: String },
-    #[error(
-        "signing keys are encrypted at rest; configure the key-encryption key (keys.encryption_key)"
-    )]
+    #[error("signing keys are encrypted at rest; configure the key-encryption key (keys.encryption_key)")]
     MissingKek,
     #[error("the key-encryption key must be 32 bytes, base64-encoded")]
     BadKek,
@@ -76,9 +74,7 @@ impl KeyRing {
             key.private_key.as_bytes().to_vec()
         } else {
             let kek = self.kek.as_ref().ok_or(KeyRingError::MissingKek)?;
-            let dec = Dir
-                .decrypter_from_bytes(kek)
-                .map_err(|e| bad(e.to_string()))?;
+            let dec = Dir.decrypter_from_bytes(kek).map_err(|e| bad(e.to_string()))?;
             josekit::jwe::deserialize_compact(&key.private_key, &dec)
                 .map_err(|_| bad("cannot decrypt: wrong key-encryption key?".into()))?
                 .0
@@ -118,9 +114,7 @@ impl KeyRing {
             pubkey.set_key_use("sig");
             public.push(Value::Object(pubkey.into()));
             next.verifiers.insert(key.kid.clone(), verifier);
-            if key.retire_after.is_none()
-                && newest.get(&key.alg).is_none_or(|t| key.created_at >= *t)
-            {
+            if key.retire_after.is_none() && newest.get(&key.alg).is_none_or(|t| key.created_at >= *t) {
                 newest.insert(key.alg, key.created_at);
                 next.signers.insert(key.alg, (key.kid.clone(), signer));
             }
@@ -134,10 +128,7 @@ impl KeyRing {
     }
 
     fn current(&self) -> Arc<Loaded> {
-        self.loaded
-            .read()
-            .map(|l| Arc::clone(&l))
-            .unwrap_or_default()
+        self.loaded.read().map(|l| Arc::clone(&l)).unwrap_or_default()
     }
 
     /// Algorithms that have a signing key.
@@ -158,10 +149,8 @@ impl TokenSigner for KeyRing {
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(kid.clone());
-        let payload =
-            JwtPayload::from_map(claims.clone()).map_err(|e| CoreError::Signing(e.to_string()))?;
-        jwt::encode_with_signer(&payload, &header, signer.as_ref())
-            .map_err(|e| CoreError::Signing(e.to_string()))
+        let payload = JwtPayload::from_map(claims.clone()).map_err(|e| CoreError::Signing(e.to_string()))?;
+        jwt::encode_with_signer(&payload, &header, signer.as_ref()).map_err(|e| CoreError::Signing(e.to_string()))
     }
 
     fn verify(&self, token: &str) -> Result<(Claims, Option<String>), CoreError> {
@@ -170,9 +159,7 @@ impl TokenSigner for KeyRing {
         }
         let loaded = self.current();
         let (payload, header) = jwt::decode_with_verifier_selector(token, |h| {
-            Ok(h.key_id()
-                .and_then(|kid| loaded.verifiers.get(kid))
-                .map(|v| v.as_ref()))
+            Ok(h.key_id().and_then(|kid| loaded.verifiers.get(kid)).map(|v| v.as_ref()))
         })
         .map_err(|e| CoreError::Invalid(format!("token rejected: {e}")))?;
         let typ = header.token_type().map(str::to_owned);

@@ -38,20 +38,12 @@ pub fn generate_key(ring: &KeyRing, alg: SigningAlg, now: i64) -> Result<StoredK
 
 /// Makes sure every algorithm has a signing key, removes keys past their
 /// grace period, and loads the published keys into `ring`.
-pub async fn ensure_keys(
-    store: &dyn KeyStore,
-    ring: &KeyRing,
-    now: i64,
-    grace: i64,
-) -> Result<(), CoreError> {
+pub async fn ensure_keys(store: &dyn KeyStore, ring: &KeyRing, now: i64, grace: i64) -> Result<(), CoreError> {
     store.delete_keys_retired_before(now - grace).await?;
     let keys = store.list_keys().await?;
     let mut created = false;
     for alg in SigningAlg::ALL {
-        if !keys
-            .iter()
-            .any(|k| k.alg == alg && k.retire_after.is_none())
-        {
+        if !keys.iter().any(|k| k.alg == alg && k.retire_after.is_none()) {
             store
                 .insert_key(&generate_key(ring, alg, now).map_err(internal)?)
                 .await?;
@@ -59,20 +51,12 @@ pub async fn ensure_keys(
             created = true;
         }
     }
-    let keys = if created {
-        store.list_keys().await?
-    } else {
-        keys
-    };
+    let keys = if created { store.list_keys().await? } else { keys };
     ring.load(&keys).map_err(internal)
 }
 
 /// Retires the signing keys and adds new ones; the old stay published for `grace` seconds.
-pub async fn rotate_keys(
-    store: &dyn KeyStore,
-    ring: &KeyRing,
-    now: i64,
-) -> Result<Vec<StoredKey>, CoreError> {
+pub async fn rotate_keys(store: &dyn KeyStore, ring: &KeyRing, now: i64) -> Result<Vec<StoredKey>, CoreError> {
     store.retire_active_keys(now).await?;
     let mut fresh = Vec::new();
     for alg in SigningAlg::ALL {

@@ -22,20 +22,13 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>, Instant) -> T,
-    ) -> Result<T, StoreError> {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>, Instant) -> T) -> Result<T, StoreError> {
         let mut map = self
             .entries
             .lock()
             .map_err(|_| StoreError::Backend("memory store poisoned".into()))?;
         let now = Instant::now();
-        if self
-            .writes
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(SWEEP_EVERY)
-        {
+        if self.writes.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_EVERY) {
             map.retain(|_, (_, exp)| *exp > now);
         }
         Ok(f(&mut map, now))
@@ -74,12 +67,7 @@ impl KvStore for MemoryStore {
         })
     }
 
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
         self.with(|m, now| {
             if live(m, key, now) {
                 return false;

@@ -57,20 +57,12 @@ impl KvStore for RedisStore {
             .map_err(backend)
     }
 
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         let opts = SetOptions::default()
             .conditional_set(ExistenceCheck::NX)
             .with_expiration(SetExpiry::PX(millis(ttl)));
-        let r: Option<String> = c
-            .set_options(self.key(key), value, opts)
-            .await
-            .map_err(backend)?;
+        let r: Option<String> = c.set_options(self.key(key), value, opts).await.map_err(backend)?;
         Ok(r.is_some())
     }
 

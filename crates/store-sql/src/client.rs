@@ -41,12 +41,7 @@ fn to_model(c: &Client) -> Model {
         name: c.name.clone(),
         redirect_uris: json(&c.redirect_uris),
         post_logout_redirect_uris: json(&c.post_logout_redirect_uris),
-        grant_types: json(
-            &c.grant_types
-                .iter()
-                .map(|g| g.as_str().to_owned())
-                .collect(),
-        ),
+        grant_types: json(&c.grant_types.iter().map(|g| g.as_str().to_owned()).collect()),
         auth_method: c.auth_method.as_str().to_owned(),
         id_token_alg: c.id_token_alg.as_str().to_owned(),
         initiate_login_uri: c.initiate_login_uri.clone(),

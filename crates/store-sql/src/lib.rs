@@ -31,9 +31,8 @@ impl SqlStore {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
         let mut opts = ConnectOptions::new(url.to_owned());

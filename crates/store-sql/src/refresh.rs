@@ -90,10 +90,7 @@ impl RefreshStore for SqlStore {
             .await
     }
 
-    async fn revoke_online_families_of_session(
-        &self,
-        sid: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         self.revoke_where(
             Condition::all()
                 .add(fam::Column::Sid.eq(sid))

@@ -51,9 +51,7 @@ impl IntoResponse for ApiError {
         let (status, code, description) = match &self.0 {
             CoreError::OAuth(e) => {
                 let status = match e.code {
-                    OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => {
-                        StatusCode::UNAUTHORIZED
-                    }
+                    OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
                     OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
                     OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
                     OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,11 +69,7 @@ impl IntoResponse for ApiError {
                 OAuthErrorCode::InvalidRequest,
                 "not found".into(),
             ),
-            CoreError::Invalid(d) => (
-                StatusCode::BAD_REQUEST,
-                OAuthErrorCode::InvalidRequest,
-                d.clone(),
-            ),
+            CoreError::Invalid(d) => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest, d.clone()),
             CoreError::Store(StoreError::Backend(_)) => {
                 log_internal(&self.0);
                 (
@@ -106,10 +100,7 @@ impl IntoResponse for ApiError {
             }
             // RFC 6750 §3.
             OAuthErrorCode::InvalidToken | OAuthErrorCode::InsufficientScope => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    bearer_challenge(code, &description),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(code, &description));
             }
             _ => {}
         }
@@ -138,18 +129,12 @@ impl IntoResponse for PageError {
         let (status, page) = match &self {
             PageError::BadRequest(detail) => {
                 tracing::info!(detail = %detail, "page.bad_request");
-                (
-                    StatusCode::BAD_REQUEST,
-                    crate::pages::ErrorPage::bad_request(detail),
-                )
+                (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::bad_request(detail))
             }
             PageError::Expired => (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::expired()),
             PageError::Internal(e) => {
                 log_internal(e);
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    crate::pages::ErrorPage::internal(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, crate::pages::ErrorPage::internal())
             }
         };
         crate::pages::render(status, &page)

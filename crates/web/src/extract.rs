@@ -98,16 +98,11 @@ pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCrede
         if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") {
             // RFC 6749 §2.3: one method per request.
             if form_secret.is_some() {
-                return Err(
-                    OAuthError::invalid_request("use one client authentication method").into(),
-                );
+                return Err(OAuthError::invalid_request("use one client authentication method").into());
             }
             let (id, secret) = basic_credentials(auth)?;
             if form_id.is_some_and(|f| f != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the Authorization header",
-                )
-                .into());
+                return Err(OAuthError::invalid_request("client_id does not match the Authorization header").into());
             }
             return Ok(ClientCredentials {
                 client_id: id,
@@ -117,8 +112,7 @@ pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCrede
         }
         return Err(OAuthError::invalid_client("unsupported authentication scheme").into());
     }
-    let id =
-        form_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    let id = form_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
     Ok(match form_secret {
         Some(s) => ClientCredentials {
             client_id: id.to_owned(),
@@ -143,10 +137,7 @@ pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError>
             match v.get(..7) {
                 Some(s) if s.eq_ignore_ascii_case("bearer ") => Some(v[7..].trim().to_owned()),
                 _ => {
-                    return Err(OAuthError::invalid_token(
-                        "the Authorization scheme must be Bearer",
-                    )
-                    .into());
+                    return Err(OAuthError::invalid_token("the Authorization scheme must be Bearer").into());
                 }
             }
         }
@@ -154,14 +145,30 @@ pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError>
     };
     let from_form = p.get("access_token")?.map(str::to_owned);
     match (from_header, from_form) {
-        (Some(_), Some(_)) => {
-            Err(OAuthError::invalid_request("send the token in one place only").into())
-        }
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the token in one place only").into()),
         (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
-        _ => Err(ApiError::oauth(
-            OAuthErrorCode::InvalidToken,
-            "no access token",
-        )),
+        _ => Err(ApiError::oauth(OAuthErrorCode::InvalidToken, "no access token")),
+    }
+}
+
+/// A request carrying the admin token as its bearer token.
+pub struct Admin;
+
+impl FromRequestParts<crate::state::AppState> for Admin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
+        let denied = || ApiError::oauth(OAuthErrorCode::InvalidToken, "a valid admin token is required");
+        let Some(expected) = &state.admin_token_hash else {
+            tracing::info!("admin.disabled");
+            return Err(denied());
+        };
+        let presented = bearer_token(&parts.headers, &Params::default()).map_err(|_| denied())?;
+        if hk_idp_core::secret::verify_token_hash(&presented, expected) {
+            Ok(Admin)
+        } else {
+            tracing::warn!("admin.token_rejected");
+            Err(denied())
+        }
     }
 }
 
@@ -189,10 +196,7 @@ mod tests {
         // "my%20client:s%3Acret+x" → ("my client", "s:cret x")
         let v = format!(
             "Basic {}",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                "my%20client:s%3Acret+x"
-            )
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my%20client:s%3Acret+x")
         );
         assert_eq!(
             basic_credentials(&v).ok(),

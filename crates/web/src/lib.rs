@@ -30,9 +30,6 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(observe::security_headers))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

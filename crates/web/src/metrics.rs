@@ -24,9 +24,7 @@ pub struct RouteLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    ])
+    Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
 }
 
 pub struct Metrics {
@@ -45,14 +43,8 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("hkid");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram,
-        );
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            requests.clone(),
-        );
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",

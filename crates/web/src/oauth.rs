@@ -4,6 +4,7 @@
 mod authorize;
 mod discovery;
 mod introspect;
+mod register;
 mod token;
 mod userinfo;
 
@@ -14,20 +15,12 @@ use hk_idp_core::discovery::paths;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::show_discovery),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::show_discovery))
         .route(paths::JWKS, get(discovery::show_jwks))
-        .route(
-            paths::AUTHORIZE,
-            get(authorize::authorize).post(authorize::authorize),
-        )
+        .route(paths::AUTHORIZE, get(authorize::authorize).post(authorize::authorize))
         .route(paths::TOKEN, post(token::token))
-        .route(
-            paths::USERINFO,
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
+        .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
+        .route(paths::REGISTER, post(register::register))
 }

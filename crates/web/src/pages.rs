@@ -30,10 +30,7 @@ async fn stylesheet() -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     resp
 }
 
@@ -93,8 +90,7 @@ impl ErrorPage {
     }
 
     pub fn expired() -> Self {
-        let mut p =
-            Self::error("Siden er utløpt. Gå tilbake til tjenesten du kom fra og prøv igjen.");
+        let mut p = Self::error("Siden er utløpt. Gå tilbake til tjenesten du kom fra og prøv igjen.");
         p.title = "Siden er utløpt".into();
         p
     }

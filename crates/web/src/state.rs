@@ -14,6 +14,8 @@ pub struct AppState {
     pub csrf_key: Arc<[u8]>,
     pub metrics: Arc<Metrics>,
     pub database: Arc<dyn Health>,
+    /// SHA-256 of the admin token; `None`: the admin API is off.
+    pub admin_token_hash: Option<String>,
 }
 
 impl AppState {
@@ -26,7 +28,14 @@ impl AppState {
             csrf_key: Arc::from(csrf_key),
             metrics: Arc::new(Metrics::new()),
             database,
+            admin_token_hash: None,
         }
+    }
+
+    /// Turns the admin API on with `token` (kept only as a hash).
+    pub fn with_admin_token(mut self, token: &str) -> Self {
+        self.admin_token_hash = (!token.is_empty()).then(|| hk_idp_core::secret::hash_token(token));
+        self
     }
 
     pub fn cookie_secure(&self) -> bool {

@@ -11,15 +11,9 @@ use std::sync::Arc;
 fn json_bytes(bytes: Arc<[u8]>, max_age: &'static str) -> Response {
     let mut resp = Response::new(Body::from(axum::body::Bytes::from_owner(ArcBytes(bytes))));
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     resp
 }
 

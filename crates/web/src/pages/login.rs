@@ -29,17 +29,9 @@ pub struct LoginPage {
 const WRONG_CREDENTIALS: &str = "Feil e-post eller passord.";
 const FORM_EXPIRED: &str = "Skjemaet er utløpt eller ugyldig. Prøv igjen.";
 
-fn page(
-    state: &AppState,
-    jar: CookieJar,
-    req: Option<String>,
-    email: String,
-) -> (CookieJar, LoginPage) {
+fn page(state: &AppState, jar: CookieJar, req: Option<String>, email: String) -> (CookieJar, LoginPage) {
     let (jar, csrf) = csrf_token(state, jar);
-    let query = req
-        .as_ref()
-        .map(|r| format!("?req={r}"))
-        .unwrap_or_default();
+    let query = req.as_ref().map(|r| format!("?req={r}")).unwrap_or_default();
     (
         jar,
         LoginPage {
@@ -66,11 +58,7 @@ pub async fn show_login(
         .map(str::to_owned);
     let mut email = String::new();
     if let Some(id) = &req {
-        let request = state
-            .provider
-            .find_auth_request(id)
-            .await?
-            .ok_or(PageError::Expired)?;
+        let request = state.provider.find_auth_request(id).await?.ok_or(PageError::Expired)?;
         email = request.login_hint.unwrap_or_default();
     }
     let (jar, page) = page(&state, jar, req, email);
@@ -99,9 +87,7 @@ pub async fn submit_login(
         page.error = Some(WRONG_CREDENTIALS.into());
         return Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response());
     };
-    let (cookie, session) = provider
-        .start_session(&member.id, session_id(&jar).as_deref())
-        .await?;
+    let (cookie, session) = provider.start_session(&member.id, session_id(&jar).as_deref()).await?;
     let jar = set_session(&state, jar, cookie);
     let Some(id) = req else {
         let done = ErrorPage::info("Du er logget inn", "Du er nå logget inn i HK ID.");

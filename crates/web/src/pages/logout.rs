@@ -52,19 +52,13 @@ pub async fn logout(
     }
     let hint_names_session = session.as_ref().is_some_and(|s| {
         request.hint_sid.as_deref() == Some(s.sid.as_str())
-            || (request.hint_sid.is_none()
-                && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
+            || (request.hint_sid.is_none() && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
     });
     if session.is_some() && !confirmed && !hint_names_session {
         let (jar, csrf) = csrf_token(&state, jar);
         let hidden = PASSED_ON
             .iter()
-            .filter_map(|k| {
-                p.get(k)
-                    .ok()
-                    .flatten()
-                    .map(|v| ((*k).to_owned(), v.to_owned()))
-            })
+            .filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned())))
             .collect();
         let page = ConfirmPage {
             lang: "nb",
