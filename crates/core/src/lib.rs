@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authorize;
 pub mod client;
+pub mod client_cache;
 pub mod clock;
 pub mod code;
 pub mod discovery;

@@ -1,13 +1,57 @@
 //! Password hashing with argon2id, off the async workers and with bounded
 //! concurrency; unknown members are checked against a dummy hash so both
-//! paths cost the same.
+//! paths cost the same. The work memory (19 MiB and up per hash) is pooled:
+//! at most `max_concurrent` buffers ever exist, so memory stays flat under a
+//! storm of logins instead of growing with the allocator's per-thread arenas.
 
 use crate::error::CoreError;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
+
+/// Reused argon2 work memory for the configured parameters.
+struct BlockPool {
+    blocks: usize,
+    free: Mutex<Vec<Vec<Block>>>,
+}
+
+impl BlockPool {
+    fn take(&self) -> Vec<Block> {
+        let reused = self.free.lock().ok().and_then(|mut f| f.pop());
+        reused.unwrap_or_else(|| vec![Block::default(); self.blocks])
+    }
+
+    fn give(&self, buf: Vec<Block>) {
+        if let Ok(mut f) = self.free.lock() {
+            f.push(buf);
+        }
+    }
+}
+
+/// Computes the raw argon2id output into `out`, in pooled memory when the
+/// parameters are the configured ones (an old hash with other parameters
+/// allocates for that one verification).
+fn compute(
+    argon: &Argon2<'_>,
+    params: &Params,
+    pool: &BlockPool,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> bool {
+    if params.block_count() == pool.blocks {
+        let mut buf = pool.take();
+        let ok = argon
+            .hash_password_into_with_memory(password, salt, out, &mut buf[..])
+            .is_ok();
+        pool.give(buf);
+        ok
+    } else {
+        argon.hash_password_into(password, salt, out).is_ok()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2Settings {
@@ -29,6 +73,7 @@ pub struct Verification {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    pool: Arc<BlockPool>,
     dummy: Arc<String>,
 }
 
@@ -42,17 +87,22 @@ impl PasswordHasher {
         }
         let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
             .map_err(|e| CoreError::Invalid(format!("argon2 parameters: {e}")))?;
-        let dummy = hash_with(&params, "dummy password for unknown members")?;
+        let pool = Arc::new(BlockPool {
+            blocks: params.block_count(),
+            free: Mutex::new(Vec::new()),
+        });
+        let dummy = hash_with(&params, &pool, "dummy password for unknown members")?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(s.max_concurrent.max(1))),
+            pool,
             dummy: Arc::new(dummy),
         })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, CoreError> {
-        let params = self.params.clone();
-        self.run(move || hash_with(&params, &password)).await?
+        let (params, pool) = (self.params.clone(), self.pool.clone());
+        self.run(move || hash_with(&params, &pool, &password)).await?
     }
 
     /// Verifies against `stored`, or against the dummy hash when there is none
@@ -60,22 +110,16 @@ impl PasswordHasher {
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verification, CoreError> {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
-        let params = self.params.clone();
+        let (params, pool) = (self.params.clone(), self.pool.clone());
         self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&hash) else {
-                return Verification {
-                    ok: false,
-                    needs_rehash: false,
-                };
-            };
-            let ok = argon2(&params).verify_password(password.as_bytes(), &parsed).is_ok() && real;
-            let current = Params::try_from(&parsed).ok();
-            let needs_rehash = ok
-                && (parsed.algorithm.as_str() != "argon2id"
-                    || current.is_none_or(|p| {
-                        p.m_cost() != params.m_cost() || p.t_cost() != params.t_cost() || p.p_cost() != params.p_cost()
-                    }));
-            Verification { ok, needs_rehash }
+            let matched = verify_with(&pool, &password, &hash).filter(|_| real);
+            let needs_rehash = matched.as_ref().is_some_and(|p| {
+                p.m_cost() != params.m_cost() || p.t_cost() != params.t_cost() || p.p_cost() != params.p_cost()
+            });
+            Verification {
+                ok: matched.is_some(),
+                needs_rehash,
+            }
         })
         .await
     }
@@ -93,16 +137,51 @@ impl PasswordHasher {
     }
 }
 
-fn argon2(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+/// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`.
+fn hash_with(params: &Params, pool: &BlockPool, password: &str) -> Result<String, CoreError> {
+    let fail = |e: argon2::password_hash::Error| CoreError::Internal(format!("argon2: {e}"));
+    let salt_string = SaltString::generate(&mut OsRng);
+    let salt: Salt<'_> = salt_string.as_salt();
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(fail)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        compute(&argon, params, pool, password.as_bytes(), salt_bytes, out)
+            .then_some(())
+            .ok_or(argon2::password_hash::Error::Crypto)
+    })
+    .map_err(fail)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(fail)?,
+        salt: Some(salt),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
-fn hash_with(params: &Params, password: &str) -> Result<String, CoreError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2(params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CoreError::Internal(format!("argon2: {e}")))
+/// Checks `password` against a stored argon2id PHC string; on a match, the
+/// parameters the stored hash was made with.
+fn verify_with(pool: &BlockPool, password: &str, stored: &str) -> Option<Params> {
+    let parsed = PasswordHash::new(stored).ok()?;
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return None;
+    }
+    let params = Params::try_from(&parsed).ok()?;
+    let version = parsed.version.map_or(Ok(Version::V0x13), Version::try_from).ok()?;
+    let (salt, expected) = (parsed.salt?, parsed.hash?);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).ok()?;
+    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        compute(&argon, &params, pool, password.as_bytes(), salt_bytes, out)
+            .then_some(())
+            .ok_or(argon2::password_hash::Error::Crypto)
+    })
+    .ok()?;
+    // `Output`'s equality is constant-time.
+    (computed == expected).then_some(params)
 }
 
 #[cfg(test)]
@@ -142,6 +221,30 @@ mod tests {
                 .await
                 .unwrap()
                 .needs_rehash
+        );
+    }
+
+    #[tokio::test]
+    async fn verifies_hashes_made_by_the_argon2_crate_api() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut OsRng);
+        let params = Params::new(19 * 1024, 2, 1, None).unwrap();
+        let made = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"et langt passord", &salt)
+            .unwrap();
+        let ours = PasswordHasher::new(settings(19 * 1024)).unwrap();
+        assert!(
+            ours.verify("et langt passord".into(), Some(made.to_string()))
+                .await
+                .unwrap()
+                .ok
+        );
+        assert!(
+            !ours
+                .verify("et annet passord".into(), Some(made.to_string()))
+                .await
+                .unwrap()
+                .ok
         );
     }
 

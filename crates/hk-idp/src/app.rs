@@ -3,6 +3,7 @@
 
 use crate::settings::Settings;
 use anyhow::Context;
+use hk_idp_core::client_cache::CachedClientStore;
 use hk_idp_core::clock::{Clock, SystemClock};
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::kv::{Kv, KvStore};
@@ -70,7 +71,10 @@ impl Services {
         let provider = Provider {
             settings: Arc::new(ps),
             members: store.clone(),
-            clients: store.clone(),
+            clients: Arc::new(CachedClientStore::new(
+                store.clone(),
+                Duration::from_secs(u64::from(settings.clients.cache_ttl)),
+            )),
             keys: store.clone(),
             refresh: store.clone(),
             audit: store,

@@ -47,6 +47,7 @@ pub struct Settings {
     pub mail: Mail,
     pub admin: Admin,
     pub tokens: Tokens,
+    pub clients: Clients,
     pub session: Session,
     pub passwords: Passwords,
     pub keys: Keys,
@@ -96,6 +97,12 @@ pub struct Tokens {
     pub refresh_token_ttl: u32,
     pub access_token_alg: String,
     pub default_audience: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clients {
+    pub cache_ttl: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,139 @@
+//! A short-lived in-process cache in front of the client store: every token
+//! request authenticates a client, and a database round trip per request
+//! would cost more than signing the token. Changes made through this node
+//! take effect at once; changes made on another node within `ttl`.
+
+use crate::client::Client;
+use crate::error::StoreError;
+use crate::store::ClientStore;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Entries kept at most; past this the cache is cleared (clients are few).
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct CachedClientStore {
+    inner: Arc<dyn ClientStore>,
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Client, Instant)>>,
+}
+
+impl CachedClientStore {
+    pub fn new(inner: Arc<dyn ClientStore>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.remove(id);
+        }
+    }
+}
+
+#[async_trait]
+impl ClientStore for CachedClientStore {
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.forget(&client.id);
+        self.inner.insert_client(client).await
+    }
+
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if self.ttl.is_zero() {
+            return self.inner.find_client(id).await;
+        }
+        let now = Instant::now();
+        if let Ok(e) = self.entries.lock()
+            && let Some((c, _)) = e.get(id).filter(|(_, at)| now.duration_since(*at) < self.ttl)
+        {
+            return Ok(Some(c.clone()));
+        }
+        let found = self.inner.find_client(id).await?;
+        if let (Some(c), Ok(mut e)) = (&found, self.entries.lock()) {
+            if e.len() >= MAX_ENTRIES {
+                e.clear();
+            }
+            e.insert(id.to_owned(), (c.clone(), now));
+        }
+        Ok(found)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        self.forget(id);
+        let deleted = self.inner.delete_client(id).await;
+        self.forget(id);
+        deleted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{AuthMethod, GrantType};
+    use crate::keys::SigningAlg;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Counting {
+        reads: AtomicUsize,
+        clients: Mutex<HashMap<String, Client>>,
+    }
+
+    #[async_trait]
+    impl ClientStore for Counting {
+        async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
+            self.clients.lock().unwrap().insert(c.id.clone(), c.clone());
+            Ok(())
+        }
+        async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.clients.lock().unwrap().get(id).cloned())
+        }
+        async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+            Ok(self.clients.lock().unwrap().remove(id).is_some())
+        }
+    }
+
+    fn client() -> Client {
+        Client {
+            id: "c1".into(),
+            secret_hash: None,
+            name: "n".into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: AuthMethod::None,
+            id_token_alg: SigningAlg::RS256,
+            initiate_login_uri: None,
+            first_party: false,
+            created_at: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn caches_for_the_ttl_and_forgets_on_delete() {
+        let inner = Arc::new(Counting::default());
+        let cache = CachedClientStore::new(inner.clone(), Duration::from_millis(200));
+        cache.insert_client(&client()).await.unwrap();
+        for _ in 0..5 {
+            assert!(cache.find_client("c1").await.unwrap().is_some());
+        }
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 1, "one read for five lookups");
+        assert!(cache.find_client("nope").await.unwrap().is_none());
+        assert!(cache.find_client("nope").await.unwrap().is_none());
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 3, "unknown ids are not cached");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        cache.find_client("c1").await.unwrap();
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 4, "read again after the ttl");
+        assert!(cache.delete_client("c1").await.unwrap());
+        assert!(
+            cache.find_client("c1").await.unwrap().is_none(),
+            "a delete through this node is seen at once"
+        );
+    }
+}
