@@ -80,13 +80,7 @@ async fn prompt_none_without_session_is_login_required(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert!(loc.starts_with(REDIRECT));
     assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
@@ -100,31 +94,13 @@ async fn prompt_login_forces_the_form(b: Backend) {
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;
     // With a session, no prompt: straight back with a code.
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[]).await;
     assert!(query_param(&loc, "code").is_some());
     // prompt=login: the form again.
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "login")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "login")]).await;
     assert!(loc.starts_with("/login?req="), "{loc}");
     // prompt=none with a session: a code, no form.
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert!(query_param(&loc, "code").is_some(), "{loc}");
 }
 
@@ -135,44 +111,22 @@ async fn max_age_forces_the_form(b: Backend) {
     let client = app.client().await;
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("max_age", "3600")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("max_age", "3600")]).await;
     assert!(
         query_param(&loc, "code").is_some(),
         "a recent login satisfies max_age: {loc}"
     );
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("max_age", "0")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("max_age", "0")]).await;
     assert!(loc.starts_with("/login?req="), "max_age=0 asks again: {loc}");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("max_age", "1")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("max_age", "1")]).await;
     assert!(
         loc.starts_with("/login?req="),
         "an older login than max_age asks again: {loc}"
     );
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("max_age", "1"), ("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app
+        .authorize(&client, &ch, &[("max_age", "1"), ("prompt", "none")])
+        .await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
@@ -180,23 +134,11 @@ async fn errors_carry_state_and_iss(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("response_type", "token")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("response_type", "token")]).await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("unsupported_response_type"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
     assert_eq!(query_param(&loc, "iss").as_deref(), Some(app.base.as_str()));
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("scope", "openid admin")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("scope", "openid admin")]).await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_scope"));
 }
 
@@ -204,21 +146,13 @@ async fn request_objects_are_not_supported(b: Backend) {
     let app = TestApp::start(b).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("request", "eyJhbGciOiJub25lIn0.e30.")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app
+        .authorize(&client, &ch, &[("request", "eyJhbGciOiJub25lIn0.e30.")])
+        .await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("request_not_supported"));
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("request_uri", "https://rp.example/r")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app
+        .authorize(&client, &ch, &[("request_uri", "https://rp.example/r")])
+        .await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("request_uri_not_supported"));
 }
 
@@ -228,13 +162,7 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
     app.member(&mail).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let login = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let login = app.authorize(&client, &ch, &[]).await;
     let html = app
         .browser
         .get(app.url(&login))
@@ -279,13 +207,7 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 403);
     // Nothing was changed: no session, so prompt=none still fails.
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
@@ -295,43 +217,14 @@ async fn wrong_password_gives_a_generic_error(b: Backend) {
     app.member(&mail).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let mut pages = Vec::new();
     for (who, pw) in [
         (mail.as_str(), "wrong password, long enough"),
         ("nobody@hk.no", PASSWORD),
     ] {
-        let login = location(
-            &app.browser
-                .get(app.authorize_url(&client, &ch, &[]))
-                .send()
-                .await
-                .unwrap(),
-        );
-        let html = app
-            .browser
-            .get(app.url(&login))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let resp = app
-            .browser
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf_token", input_value(&html, "csrf_token").unwrap().as_str()),
-                ("req", input_value(&html, "req").unwrap().as_str()),
-                ("email", who),
-                ("password", pw),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let login = app.authorize(&client, &ch, &[]).await;
+        let resp = app.post_login(&app.browser, &login, who, pw).await;
         assert_eq!(resp.status(), 400);
-        let page = resp.text().await.unwrap();
-        assert!(page.contains("Feil e-post eller passord."));
-        pages.push(page);
+        assert!(resp.text().await.unwrap().contains("Feil e-post eller passord."));
     }
 }
 
@@ -350,23 +243,11 @@ async fn session_id_is_rotated_at_login(b: Backend) {
     app.member(&mail).await;
     let client = app.client().await;
     let (_, ch) = pkce();
-    let login = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let login = app.authorize(&client, &ch, &[]).await;
     let first = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
     assert!(first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/"));
     assert!(!first.contains("Secure"), "http issuer: no Secure flag");
-    let login = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "login")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let login = app.authorize(&client, &ch, &[("prompt", "login")]).await;
     let second = session_cookie(&app.post_login(&app.browser, &login, &mail, PASSWORD).await);
     let value = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(value(&first), value(&second), "a new session id at every login");

@@ -315,6 +315,18 @@ impl TestApp {
         url.into()
     }
 
+    /// Sends an authorization request with the shared browser; returns where it redirects.
+    pub async fn authorize(&self, client: &TestClient, challenge: &str, extra: &[(&str, &str)]) -> String {
+        location(
+            &self
+                .browser
+                .get(self.authorize_url(client, challenge, extra))
+                .send()
+                .await
+                .unwrap(),
+        )
+    }
+
     /// Follows an authorization request through the login form with `browser`;
     /// returns the final redirect to the client.
     pub async fn login_via(&self, browser: &reqwest::Client, authorize_url: &str, email: &str) -> String {

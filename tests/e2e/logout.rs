@@ -48,13 +48,7 @@ async fn unregistered_post_logout_uri_gets_a_page(b: Backend) {
     assert_eq!(resp.status(), 400);
     // Still logged in after all that.
     let (_, ch) = pkce();
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert!(query_param(&loc, "code").is_some());
 }
 
@@ -88,13 +82,7 @@ async fn logout_without_hint_asks_for_confirmation(b: Backend) {
         .unwrap();
     assert_eq!(refused.status(), 400);
     let (_, ch) = pkce();
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert!(
         query_param(&loc, "code").is_some(),
         "a forged confirmation ends nothing"
@@ -107,13 +95,7 @@ async fn logout_without_hint_asks_for_confirmation(b: Backend) {
         .await
         .unwrap();
     assert_eq!(location(&done), "https://rp.example/logged-out?state=s1");
-    let loc = location(
-        &app.browser
-            .get(app.authorize_url(&client, &ch, &[("prompt", "none")]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let loc = app.authorize(&client, &ch, &[("prompt", "none")]).await;
     assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
 }
 
