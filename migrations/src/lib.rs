@@ -9,6 +9,7 @@ mod m20261125_000003_create_signing_keys;
 mod m20261125_000004_create_server_secrets;
 mod m20261125_000005_create_refresh_tokens;
 mod m20261125_000006_create_audit_events;
+mod m20261201_000007_create_consents;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_server_secrets::Migration),
             Box::new(m20261125_000005_create_refresh_tokens::Migration),
             Box::new(m20261125_000006_create_audit_events::Migration),
+            Box::new(m20261201_000007_create_consents::Migration),
         ]
     }
 }

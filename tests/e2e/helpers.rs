@@ -1,6 +1,7 @@
 //! `TestApp`: the same `App::build` as `main`, on a random port with a
 //! temporary data folder, and the helpers the scenarios share.
 
+use crate::smtp::Mailbox;
 use figment::Figment;
 use figment::providers::Serialized;
 use hk_idp::Settings;
@@ -112,6 +113,8 @@ pub struct TestApp {
     pub services: Arc<Services>,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
+    /// The SMTP listener every mail of this server goes to.
+    pub mailbox: Mailbox,
     /// Kept so the temporary data folder lives as long as the server.
     _data: tempfile::TempDir,
     /// Dropped after the server stops (fields drop in order).
@@ -146,6 +149,7 @@ impl TestApp {
             None => (format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"), String::new()),
             Some(pg) => (pg.url.clone(), std::env::var("TEST_REDIS_URL").unwrap()),
         };
+        let mailbox = Mailbox::start().await;
         let fig = Settings::figment()
             .merge(Serialized::default("server.listen", "127.0.0.1:0"))
             .merge(Serialized::default("server.issuer", ""))
@@ -155,7 +159,9 @@ impl TestApp {
                 "redis.key_prefix",
                 format!("hkid-test:{}:", uuid::Uuid::new_v4().simple()),
             ))
-            .merge(Serialized::default("mail.outbox_dir", format!("{dir}/outbox")));
+            .merge(Serialized::default("mail.outbox_dir", format!("{dir}/outbox")))
+            .merge(Serialized::default("mail.smtp_url", mailbox.url()))
+            .merge(Serialized::default("mail.retry_first_delay", 1));
         let settings = Settings::from_figment(tweak(fig)).expect("test settings");
         if std::env::var("TEST_LOG").is_ok() {
             let _ = tracing_subscriber::fmt()
@@ -181,6 +187,7 @@ impl TestApp {
             addr,
             services,
             browser,
+            mailbox,
             _data: data,
             _pg: pg,
             stop: Some(tx),
@@ -335,7 +342,29 @@ impl TestApp {
         if loc.starts_with("/login") {
             loc = self.submit_login(browser, &loc, email, PASSWORD).await;
         }
+        if loc.starts_with("/consent") {
+            loc = self.answer_consent(browser, &loc, "allow").await;
+        }
         loc
+    }
+
+    /// Answers the consent page at `path` with `decision` (`allow`, `deny`); returns the redirect.
+    pub async fn answer_consent(&self, browser: &reqwest::Client, path: &str, decision: &str) -> String {
+        let html = browser.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        let csrf = input_value(&html, "csrf_token").expect("csrf token on the consent page");
+        let req = input_value(&html, "req").expect("req on the consent page");
+        let resp = browser
+            .post(self.url("/consent"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("req", req.as_str()),
+                ("decision", decision),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "consent answered");
+        location(&resp)
     }
 
     /// Shows the login page at `login_path`, submits it, returns the redirect.

@@ -5,7 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod otp_helpers;
+mod otp_rules;
+mod smtp;
 
+mod activation;
 mod authorize;
 mod bad_input;
 mod config;
@@ -13,6 +17,7 @@ mod flow;
 mod kv_contract;
 mod logout;
 mod ops;
+mod pages;
 mod register;
 mod rp;
 mod store_contract;

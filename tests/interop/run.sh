@@ -12,7 +12,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export IDP_LISTEN="127.0.0.1:$port" IDP_ISSUER="http://127.0.0.1:$port" IDP_DATABASE_URL="sqlite://$work/idp.sqlite?mode=rwc" RUST_LOG=warn
 email="interop.$(date +%s)@hk.no"
 password="interop passord som er langt nok"
-client=$("$bin" client create --name Interop --redirect-uri https://rp.example/cb --post-logout-redirect-uri https://rp.example/logged-out --json)
+client=$("$bin" client create --name Interop --first-party --redirect-uri https://rp.example/cb --post-logout-redirect-uri https://rp.example/logged-out --json)
 echo "$password" | "$bin" user add --email "$email" --password-stdin --json >/dev/null
 "$bin" serve &
 pid=$!

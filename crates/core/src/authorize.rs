@@ -23,6 +23,9 @@ pub struct AuthRequest {
     /// `prompt=login`: the person must enter the password again.
     pub force_login: bool,
     pub prompt_none: bool,
+    /// `prompt=consent`: ask again even if the member has allowed it before.
+    #[serde(default)]
+    pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
@@ -35,6 +38,8 @@ pub enum AuthorizeOutcome {
     Redirect(String),
     /// The person must log in; the request waits under this id.
     Login { request_id: String },
+    /// Logged in, but the client needs the person's consent first.
+    Consent { request_id: String },
 }
 
 /// Errors of the authorization endpoint.
@@ -57,7 +62,7 @@ impl From<crate::error::StoreError> for AuthorizeError {
     }
 }
 
-fn request_key(id: &str) -> String {
+pub(crate) fn request_key(id: &str) -> String {
     format!("authreq:{id}")
 }
 
@@ -182,13 +187,15 @@ impl Provider {
         }
         let mut force_login = false;
         let mut prompt_none = false;
+        let mut prompt_consent = false;
         if let Some(prompt) = p.get("prompt")? {
             let values: Vec<&str> = prompt.split(' ').filter(|s| !s.is_empty()).collect();
             for v in &values {
                 match *v {
                     "none" => prompt_none = true,
                     "login" => force_login = true,
-                    "consent" | "select_account" => {}
+                    "consent" => prompt_consent = true,
+                    "select_account" => {}
                     other => {
                         return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}")));
                     }
@@ -218,6 +225,7 @@ impl Provider {
             code_challenge,
             force_login,
             prompt_none,
+            prompt_consent,
             max_age,
             login_hint: p.get("login_hint")?.map(str::to_owned),
             ui_locales: p.get("ui_locales")?.map(str::to_owned),
@@ -245,23 +253,39 @@ impl Provider {
             }
             _ => None,
         };
+        // OIDC Core §3.1.2.6: with prompt=none, what would need the person is an error.
+        let refuse = |code, description: &str| {
+            let e = OAuthError::new(code, description);
+            AuthorizeOutcome::Redirect(self.error_redirect(&request.redirect_uri, request.state.as_deref(), &e))
+        };
         if let Some(s) = usable {
-            let url = self.issue_code(&request, &s).await?;
-            return Ok(AuthorizeOutcome::Redirect(url));
+            if !self.needs_consent(&request, &s.member_id).await? {
+                let url = self.issue_code(&request, &s).await?;
+                return Ok(AuthorizeOutcome::Redirect(url));
+            }
+            if request.prompt_none {
+                return Ok(refuse(
+                    OAuthErrorCode::ConsentRequired,
+                    "the person has not allowed this client",
+                ));
+            }
+            let request_id = self.park_request(&request).await?;
+            return Ok(AuthorizeOutcome::Consent { request_id });
         }
         if request.prompt_none {
-            let e = OAuthError::new(OAuthErrorCode::LoginRequired, "the person is not logged in");
-            return Ok(AuthorizeOutcome::Redirect(self.error_redirect(
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &e,
-            )));
+            return Ok(refuse(OAuthErrorCode::LoginRequired, "the person is not logged in"));
         }
+        let request_id = self.park_request(&request).await?;
+        Ok(AuthorizeOutcome::Login { request_id })
+    }
+
+    /// Keeps a request while the person logs in or consents.
+    async fn park_request(&self, request: &AuthRequest) -> Result<String, CoreError> {
         let request_id = random_token(24);
         self.kv
-            .put_json(&request_key(&request_id), &request, self.settings.login_request_ttl)
+            .put_json(&request_key(&request_id), request, self.settings.login_request_ttl)
             .await?;
-        Ok(AuthorizeOutcome::Login { request_id })
+        Ok(request_id)
     }
 
     /// The authorization request waiting behind a login page.
@@ -272,15 +296,7 @@ impl Provider {
         Ok(self.kv.get_json(&request_key(id)).await?)
     }
 
-    /// After a successful login: the request is finished and the code issued.
-    pub async fn resume_authorization(&self, id: &str, session: &Session) -> Result<Option<String>, CoreError> {
-        let Some(request) = self.kv.take_json::<AuthRequest>(&request_key(id)).await? else {
-            return Ok(None);
-        };
-        Ok(Some(self.issue_code(&request, session).await?))
-    }
-
-    async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, CoreError> {
+    pub(crate) async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, CoreError> {
         let code = random_token(32);
         let record = AuthCode {
             client_id: request.client_id.clone(),

@@ -7,6 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
+    /// Milliseconds since the Unix epoch, where order within a second matters.
+    fn now_millis(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,6 +21,12 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
 }

@@ -9,9 +9,25 @@ use crate::provider::Provider;
 /// Longest password we look at (DESIGN: at most 256 characters).
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
+/// How a login attempt ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Success(Member),
+    /// Wrong e-mail or password, whichever it was.
+    Failed,
+    /// Too many recent failures: try again after this many seconds.
+    Throttled {
+        wait: i64,
+    },
+}
+
 impl Provider {
-    /// Checks e-mail and password; `None` for any failure, whatever its cause.
-    pub async fn login(&self, email: &str, password: String, ip: Option<String>) -> Result<Option<Member>, CoreError> {
+    /// Checks e-mail and password; one generic failure whatever its cause.
+    pub async fn login(&self, email: &str, password: String, ip: Option<String>) -> Result<LoginOutcome, CoreError> {
+        let wait = self.login_wait(email, ip.as_deref()).await?;
+        if wait > 0 {
+            return Ok(LoginOutcome::Throttled { wait });
+        }
         let member = match Email::parse(email) {
             Ok(e) => self.members.find_member_by_email(e.as_str()).await?,
             Err(_) => None,
@@ -23,16 +39,20 @@ impl Provider {
         let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
         let candidate = if too_long { None } else { usable_hash };
         let verdict = self.passwords.verify(password.clone(), candidate).await?;
+        if !verdict.ok || member.is_none() {
+            self.record_login_failure(email, ip.as_deref()).await?;
+        }
         let Some(mut member) = member else {
             tracing::info!("login.failed");
-            return Ok(None);
+            return Ok(LoginOutcome::Failed);
         };
         if !verdict.ok {
             let failures = self.members.increment_failed_logins(&member.id).await?;
             tracing::info!(member_id = %member.id, failures, "login.failed");
             self.audit_member("login.failed", &member.id, None, ip).await;
-            return Ok(None);
+            return Ok(LoginOutcome::Failed);
         }
+        self.clear_login_throttle(email).await?;
         if member.failed_logins > 0 {
             self.members.reset_failed_logins(&member.id).await?;
             member.failed_logins = 0;
@@ -45,6 +65,6 @@ impl Provider {
         }
         tracing::info!(member_id = %member.id, "login.succeeded");
         self.audit_member("login.succeeded", &member.id, None, ip).await;
-        Ok(Some(member))
+        Ok(LoginOutcome::Success(member))
     }
 }

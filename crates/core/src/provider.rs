@@ -5,10 +5,11 @@ use crate::audit::AuditEvent;
 use crate::clock::Clock;
 use crate::error::StoreError;
 use crate::kv::Kv;
+use crate::mail::MailQueue;
 use crate::password::PasswordHasher;
 use crate::settings::ProviderSettings;
 use crate::signer::TokenSigner;
-use crate::store::{AuditStore, ClientStore, KeyStore, MemberStore, RefreshStore};
+use crate::store::{AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, RefreshStore};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -16,6 +17,7 @@ pub struct Provider {
     pub settings: Arc<ProviderSettings>,
     pub members: Arc<dyn MemberStore>,
     pub clients: Arc<dyn ClientStore>,
+    pub consents: Arc<dyn ConsentStore>,
     pub keys: Arc<dyn KeyStore>,
     pub refresh: Arc<dyn RefreshStore>,
     pub audit: Arc<dyn AuditStore>,
@@ -23,6 +25,10 @@ pub struct Provider {
     pub signer: Arc<dyn TokenSigner>,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// Mail waiting to be sent in the background.
+    pub mail: MailQueue,
+    /// Server secret keying the hashes of short secrets (one-time codes).
+    pub pepper: Arc<[u8]>,
 }
 
 impl Provider {

@@ -4,6 +4,7 @@ use crate::client::{AuthMethod, Client, GrantType, NewClient, validate_redirect_
 use crate::email::Email;
 use crate::error::CoreError;
 use crate::member::{Member, MemberStatus};
+use crate::password_policy::check_new_password;
 use crate::provider::Provider;
 use crate::secret::{hash_token, random_token};
 
@@ -16,20 +17,6 @@ pub struct NewMember {
     pub org_name: Option<String>,
     /// For development and tests: an active member with this password.
     pub password: Option<String>,
-}
-
-/// A password the policy accepts: long enough, not too long.
-pub fn check_password_length(password: &str, min: usize) -> Result<(), CoreError> {
-    let n = password.chars().count();
-    if n < min {
-        return Err(CoreError::Invalid(format!(
-            "the password must be at least {min} characters"
-        )));
-    }
-    if n > crate::login::MAX_PASSWORD_CHARS {
-        return Err(CoreError::Invalid("the password must be at most 256 characters".into()));
-    }
-    Ok(())
 }
 
 fn clean(v: Option<String>, max: usize, what: &str) -> Result<Option<String>, CoreError> {
@@ -47,7 +34,9 @@ impl Provider {
         member.org_number = clean(new.org_number, 9, "org_number")?;
         member.org_name = clean(new.org_name, 200, "org_name")?;
         if let Some(pw) = new.password {
-            check_password_length(&pw, min_password)?;
+            let context = [member.email.as_str(), member.name.as_deref().unwrap_or_default()];
+            check_new_password(&pw, &pw, min_password, &context)
+                .map_err(|p| CoreError::Invalid(p.describe().into()))?;
             member.password_hash = Some(self.passwords.hash(pw).await?);
             member.status = MemberStatus::Active;
         }

@@ -47,6 +47,15 @@ impl Scope {
         Self(self.0.iter().filter(|x| *x != s).cloned().collect())
     }
 
+    /// Every scope of either.
+    pub fn union(&self, other: &Scope) -> Self {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
     /// True if every scope of `self` is in `other`.
     pub fn is_subset(&self, other: &Scope) -> bool {
         self.0.is_subset(&other.0)

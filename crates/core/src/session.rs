@@ -12,6 +12,13 @@ pub struct Session {
     pub member_id: String,
     pub auth_time: i64,
     pub created_at: i64,
+    /// Milliseconds, to order the session against a password change in the same second.
+    #[serde(default)]
+    pub created_ms: i64,
+}
+
+fn member_marker(member_id: &str) -> String {
+    format!("member_sessions_ended:{member_id}")
 }
 
 fn key(cookie: &str) -> String {
@@ -20,10 +27,47 @@ fn key(cookie: &str) -> String {
 
 impl Provider {
     pub async fn find_session(&self, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
-        match cookie {
-            Some(c) if !c.is_empty() && c.len() <= 128 => self.kv.get_json(&key(c)).await,
-            _ => Ok(None),
+        let session: Option<Session> = match cookie {
+            Some(c) if !c.is_empty() && c.len() <= 128 => self.kv.get_json(&key(c)).await?,
+            _ => None,
+        };
+        match session {
+            Some(s)
+                if self
+                    .member_marker_after(&s.member_id, s.created_ms.max(s.created_at * 1000))
+                    .await? =>
+            {
+                Ok(None)
+            }
+            other => Ok(other),
         }
+    }
+
+    /// Ends every session of a member and revokes their refresh tokens (a new
+    /// password, a disabled account). Sessions live in the short-lived store
+    /// without an index by member, so a marker tells which are too old.
+    pub async fn end_member_sessions(&self, member_id: &str) -> Result<(), StoreError> {
+        let s = &self.settings;
+        let ttl = s.session_ttl.max(s.max_token_lifetime());
+        self.kv
+            .put_json(&member_marker(member_id), &self.clock.now_millis(), ttl)
+            .await?;
+        for fam in self.refresh.revoke_families_of_member(member_id).await? {
+            self.mark_family_revoked(&fam).await?;
+        }
+        Ok(())
+    }
+
+    /// True if a token issued at `iat` (seconds) predates the member's last
+    /// password change. A token from the very second of the change survives:
+    /// whole seconds cannot tell it from one issued just after.
+    pub async fn token_predates_member_reset(&self, member_id: &str, iat: i64) -> Result<bool, StoreError> {
+        self.member_marker_after(member_id, iat * 1000 + 999).await
+    }
+
+    async fn member_marker_after(&self, member_id: &str, ms: i64) -> Result<bool, StoreError> {
+        let marker: Option<i64> = self.kv.get_json(&member_marker(member_id)).await?;
+        Ok(marker.is_some_and(|at| ms < at))
     }
 
     /// Starts a session for `member_id` under a new cookie value (the id is
@@ -43,6 +87,7 @@ impl Provider {
             member_id: member_id.to_owned(),
             auth_time: now,
             created_at: now,
+            created_ms: self.clock.now_millis(),
         };
         self.kv
             .put_json(&key(&cookie), &session, self.settings.session_ttl)

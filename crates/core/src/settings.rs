@@ -1,6 +1,7 @@
 //! The settings the domain needs, parsed once by the binary.
 
 use crate::keys::SigningAlg;
+use crate::throttle::ThrottleRule;
 
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -18,6 +19,18 @@ pub struct ProviderSettings {
     pub default_audience: String,
     /// Consecutive failures after which a password stops working.
     pub max_failed_logins: i32,
+    /// Shortest new password, in characters.
+    pub password_min_length: usize,
+    /// Seconds a one-time code is valid.
+    pub otp_ttl: i64,
+    /// Wrong tries after which a code is void.
+    pub otp_max_attempts: u64,
+    /// Codes that may be asked per e-mail, and per client address, within the window.
+    pub otp_per_email: u64,
+    pub otp_per_address: u64,
+    pub otp_rate_window: i64,
+    pub account_throttle: ThrottleRule,
+    pub address_throttle: ThrottleRule,
 }
 
 impl ProviderSettings {
@@ -34,6 +47,22 @@ impl ProviderSettings {
             access_token_alg: SigningAlg::ES256,
             default_audience: issuer.trim_end_matches('/').to_owned(),
             max_failed_logins: 100,
+            password_min_length: 15,
+            otp_ttl: 600,
+            otp_max_attempts: 5,
+            otp_per_email: 5,
+            otp_per_address: 30,
+            otp_rate_window: 3600,
+            account_throttle: ThrottleRule {
+                free_failures: 5,
+                max_delay: 60,
+                window: 900,
+            },
+            address_throttle: ThrottleRule {
+                free_failures: 20,
+                max_delay: 900,
+                window: 3600,
+            },
         }
     }
 

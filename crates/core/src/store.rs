@@ -29,6 +29,14 @@ pub trait ClientStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scope the member has allowed the client, space-separated.
+    async fn find_consent(&self, member_id: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+    /// Records (or widens) a consent.
+    async fn save_consent(&self, member_id: &str, client_id: &str, scope: &str, at: i64) -> Result<(), StoreError>;
+}
+
+#[async_trait]
 pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
     /// Keys still published at `now`: not retired, or retired less than

@@ -33,6 +33,11 @@ impl Provider {
         {
             return Err(invalid());
         }
+        let sub = claims.get("sub").and_then(|v| v.as_str()).unwrap_or_default();
+        let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
+        if !sub.is_empty() && self.token_predates_member_reset(sub, iat).await? {
+            return Err(invalid());
+        }
         let offline = claims
             .get("scope")
             .and_then(|v| v.as_str())

@@ -7,15 +7,19 @@ use hk_idp_core::client_cache::CachedClientStore;
 use hk_idp_core::clock::{Clock, SystemClock};
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::kv::{Kv, KvStore};
+use hk_idp_core::mail::{MailQueue, RetryPolicy};
 use hk_idp_core::password::{Argon2Settings, PasswordHasher};
 use hk_idp_core::secret::random_token;
 use hk_idp_core::store::KeyStore;
+use hk_idp_core::throttle::ThrottleRule;
 use hk_idp_core::{Provider, ProviderSettings};
 use hk_idp_jose::KeyRing;
+use hk_idp_mail::LettreMailer;
 use hk_idp_store_kv::{MemoryStore, RedisStore};
 use hk_idp_store_sql::SqlStore;
 use hk_idp_web::AppState;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -65,12 +69,43 @@ impl Services {
         ps.session_ttl = i64::from(settings.session.ttl);
         ps.login_request_ttl = i64::from(settings.session.login_request_ttl);
         ps.max_failed_logins = p.max_failed_logins as i32;
+        ps.password_min_length = p.min_length as usize;
+        let o = &settings.otp;
+        ps.otp_ttl = i64::from(o.ttl);
+        ps.otp_max_attempts = u64::from(o.max_attempts);
+        ps.otp_per_email = u64::from(o.per_email);
+        ps.otp_per_address = u64::from(o.per_address);
+        ps.otp_rate_window = i64::from(o.rate_window);
+        let l = &settings.login;
+        let window = i64::from(l.failure_window);
+        ps.account_throttle = ThrottleRule {
+            free_failures: u64::from(l.account_free_failures),
+            max_delay: i64::from(l.account_max_delay),
+            window,
+        };
+        ps.address_throttle = ThrottleRule {
+            free_failures: u64::from(l.address_free_failures),
+            max_delay: i64::from(l.address_max_delay),
+            window,
+        };
+        let m = &settings.mail;
+        let mailer = LettreMailer::new(&m.from, &m.smtp_url.0, Path::new(&m.outbox_dir)).context("mail settings")?;
+        let mail = MailQueue::start(
+            Arc::new(mailer),
+            RetryPolicy {
+                attempts: m.retry_attempts,
+                first_delay: Duration::from_secs(u64::from(m.retry_first_delay)),
+                ..RetryPolicy::default()
+            },
+        );
+        let pepper = sql.get_or_create_secret("pepper", &random_token(32)).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), ps.max_token_lifetime()).await?;
         let store = Arc::new(sql.clone());
         let provider = Provider {
             settings: Arc::new(ps),
             members: store.clone(),
+            consents: store.clone(),
             clients: Arc::new(CachedClientStore::new(
                 store.clone(),
                 Duration::from_secs(u64::from(settings.clients.cache_ttl)),
@@ -82,6 +117,8 @@ impl Services {
             signer: keyring.clone(),
             passwords,
             clock,
+            mail,
+            pepper: Arc::from(pepper.into_bytes()),
         };
         Ok(Self { sql, keyring, provider })
     }

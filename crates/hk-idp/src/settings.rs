@@ -50,6 +50,8 @@ pub struct Settings {
     pub clients: Clients,
     pub session: Session,
     pub passwords: Passwords,
+    pub otp: Otp,
+    pub login: Login,
     pub keys: Keys,
     pub log: Log,
 }
@@ -80,6 +82,8 @@ pub struct Mail {
     pub smtp_url: Secret,
     pub from: String,
     pub outbox_dir: String,
+    pub retry_attempts: u32,
+    pub retry_first_delay: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +125,26 @@ pub struct Passwords {
     pub max_concurrent: u32,
     pub min_length: u32,
     pub max_failed_logins: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Otp {
+    pub ttl: u32,
+    pub max_attempts: u32,
+    pub per_email: u32,
+    pub per_address: u32,
+    pub rate_window: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub account_free_failures: u32,
+    pub account_max_delay: u32,
+    pub address_free_failures: u32,
+    pub address_max_delay: u32,
+    pub failure_window: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -251,6 +275,15 @@ impl Settings {
             ("keys.reload_interval", self.keys.reload_interval),
             ("passwords.max_concurrent", self.passwords.max_concurrent),
             ("passwords.max_failed_logins", self.passwords.max_failed_logins),
+            ("mail.retry_attempts", self.mail.retry_attempts),
+            ("otp.ttl", self.otp.ttl),
+            ("otp.max_attempts", self.otp.max_attempts),
+            ("otp.per_email", self.otp.per_email),
+            ("otp.per_address", self.otp.per_address),
+            ("otp.rate_window", self.otp.rate_window),
+            ("login.account_max_delay", self.login.account_max_delay),
+            ("login.address_max_delay", self.login.address_max_delay),
+            ("login.failure_window", self.login.failure_window),
         ] {
             if v == 0 {
                 return Err(SettingsError::Invalid {

@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod client;
+pub mod consent;
 pub mod member;
 pub mod refresh_family;
 pub mod refresh_token;

@@ -3,6 +3,7 @@
 
 mod audit;
 mod client;
+mod consent;
 mod entity;
 mod error;
 mod key;

@@ -1,6 +1,7 @@
 //! The one place errors become responses. Protocol and admin endpoints answer
 //! in the OAuth error JSON; internal causes are logged here, never sent.
 
+use crate::pages::{MessagePage, PageFailure, render};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -108,7 +109,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error on a hosted page: rendered as a Norwegian page.
+/// An error on a hosted page: rendered as a page in the person's language.
 #[derive(Debug)]
 pub enum PageError {
     /// The request cannot be trusted or understood (unknown client, bad redirect URI, bad input).
@@ -126,17 +127,20 @@ impl<E: Into<CoreError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, page) = match &self {
+        let (status, failure) = match self {
             PageError::BadRequest(detail) => {
                 tracing::info!(detail = %detail, "page.bad_request");
-                (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::bad_request(detail))
+                (StatusCode::BAD_REQUEST, PageFailure::BadRequest(detail))
             }
-            PageError::Expired => (StatusCode::BAD_REQUEST, crate::pages::ErrorPage::expired()),
+            PageError::Expired => (StatusCode::BAD_REQUEST, PageFailure::Expired),
             PageError::Internal(e) => {
-                log_internal(e);
-                (StatusCode::INTERNAL_SERVER_ERROR, crate::pages::ErrorPage::internal())
+                log_internal(&e);
+                (StatusCode::INTERNAL_SERVER_ERROR, PageFailure::Internal)
             }
         };
-        crate::pages::render(status, &page)
+        let mut resp = render(status, &MessagePage::failure(&crate::texts::NB, &failure));
+        // `pages::localize_errors` re-renders it when the request asked for English.
+        resp.extensions_mut().insert(failure);
+        resp
     }
 }

@@ -10,6 +10,7 @@ mod observe;
 mod pages;
 mod session_cookie;
 pub mod state;
+mod texts;
 
 pub use state::AppState;
 
@@ -22,13 +23,14 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
-/// body limit.
+/// error pages in the asked language, body limit.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(oauth::router())
         .merge(pages::router())
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(pages::localize_errors))
         .layer(middleware::from_fn(observe::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)

@@ -13,6 +13,8 @@ use sha2::Sha256;
 
 pub const SESSION_COOKIE: &str = "hkid_session";
 const CSRF_COOKIE: &str = "hkid_csrf";
+/// Ties step 2 of activation or password reset to the browser that did step 1.
+const OTP_COOKIE: &str = "hkid_otp";
 
 fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
@@ -33,6 +35,18 @@ pub fn set_session(state: &AppState, jar: CookieJar, value: String) -> CookieJar
 
 pub fn clear_session(state: &AppState, jar: CookieJar) -> CookieJar {
     jar.remove(cookie(state, SESSION_COOKIE, String::new()))
+}
+
+pub fn otp_flow(jar: &CookieJar) -> Option<String> {
+    jar.get(OTP_COOKIE).map(|c| c.value().to_owned())
+}
+
+pub fn set_otp_flow(state: &AppState, jar: CookieJar, value: String) -> CookieJar {
+    jar.add(cookie(state, OTP_COOKIE, value))
+}
+
+pub fn clear_otp_flow(state: &AppState, jar: CookieJar) -> CookieJar {
+    jar.remove(cookie(state, OTP_COOKIE, String::new()))
 }
 
 fn sign(state: &AppState, value: &str) -> String {

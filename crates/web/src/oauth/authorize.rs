@@ -21,6 +21,9 @@ pub async fn authorize(
         Ok(AuthorizeOutcome::Login { request_id }) => {
             Ok(Redirect::to(&format!("/login?req={request_id}")).into_response())
         }
+        Ok(AuthorizeOutcome::Consent { request_id }) => {
+            Ok(Redirect::to(&format!("/consent?req={request_id}")).into_response())
+        }
         Err(AuthorizeError::Page(e)) => Err(PageError::BadRequest(e.description)),
         Err(AuthorizeError::Core(e)) => Err(PageError::Internal(e)),
     }

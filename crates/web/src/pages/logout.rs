@@ -2,14 +2,15 @@
 //! the session ends at once; otherwise the person confirms with a
 //! CSRF-protected form. Unknown redirect targets are refused, never followed.
 
-use super::{ErrorPage, render};
+use super::{MessagePage, render};
 use crate::error::PageError;
 use crate::extract::PageParams;
 use crate::session_cookie::{clear_session, csrf_ok, csrf_token, session_id};
 use crate::state::AppState;
+use crate::texts::Texts;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use hk_idp_core::error::CoreError;
@@ -17,10 +18,9 @@ use hk_idp_core::error::CoreError;
 #[derive(Template)]
 #[template(path = "logout.html")]
 struct ConfirmPage {
-    lang: &'static str,
-    title: &'static str,
+    t: &'static Texts,
+    question: String,
     csrf: String,
-    client_name: Option<String>,
     hidden: Vec<(String, String)>,
 }
 
@@ -36,8 +36,10 @@ pub async fn logout(
     State(state): State<AppState>,
     method: Method,
     jar: CookieJar,
+    headers: HeaderMap,
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
+    let t = crate::texts::texts(super::locale(&headers, Some(&p), None));
     let provider = &state.provider;
     let request = match provider.check_logout(&p).await {
         Ok(r) => r,
@@ -60,11 +62,14 @@ pub async fn logout(
             .iter()
             .filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned())))
             .collect();
+        let question = match request.client_name {
+            Some(c) => t.logout_asked_by.replace("{client}", &c),
+            None => t.logout_question.to_owned(),
+        };
         let page = ConfirmPage {
-            lang: "nb",
-            title: "Logg ut",
+            t,
+            question,
             csrf,
-            client_name: request.client_name,
             hidden,
         };
         return Ok((jar, render(StatusCode::OK, &page)).into_response());
@@ -80,10 +85,7 @@ pub async fn logout(
         Some(url) => Ok((jar, Redirect::to(&url)).into_response()),
         None => Ok((
             jar,
-            render(
-                StatusCode::OK,
-                &ErrorPage::info("Du er logget ut", "Du er nå logget ut av HK ID."),
-            ),
+            render(StatusCode::OK, &MessagePage::info(t, t.logged_out_title, t.logged_out)),
         )
             .into_response()),
     }
