@@ -10,6 +10,7 @@ mod m20261125_000004_create_server_secrets;
 mod m20261125_000005_create_refresh_tokens;
 mod m20261125_000006_create_audit_events;
 mod m20261201_000007_create_consents;
+mod m20261201_000008_index_members_status;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_refresh_tokens::Migration),
             Box::new(m20261125_000006_create_audit_events::Migration),
             Box::new(m20261201_000007_create_consents::Migration),
+            Box::new(m20261201_000008_index_members_status::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hk-idp");
 
-fn hk_idp(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub fn hk_idp(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .env("RUST_LOG", "warn")

@@ -14,6 +14,7 @@ mod authorize;
 mod bad_input;
 mod config;
 mod flow;
+mod invite;
 mod kv_contract;
 mod logout;
 mod ops;

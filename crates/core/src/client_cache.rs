@@ -63,6 +63,10 @@ impl ClientStore for CachedClientStore {
         Ok(found)
     }
 
+    async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {
+        self.inner.find_portal_client().await
+    }
+
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         self.forget(id);
         let deleted = self.inner.delete_client(id).await;
@@ -93,6 +97,9 @@ mod tests {
         async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.clients.lock().unwrap().get(id).cloned())
+        }
+        async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {
+            Ok(None)
         }
         async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
             Ok(self.clients.lock().unwrap().remove(id).is_some())

@@ -4,7 +4,7 @@ use crate::audit::AuditEvent;
 use crate::client::Client;
 use crate::error::StoreError;
 use crate::keys::StoredKey;
-use crate::member::Member;
+use crate::member::{Member, MemberStatus};
 use crate::refresh::{RefreshFamily, RefreshToken};
 use async_trait::async_trait;
 
@@ -19,12 +19,22 @@ pub trait MemberStore: Send + Sync {
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError>;
     async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
     async fn delete_member(&self, id: &str) -> Result<bool, StoreError>;
+    /// Members with `status`, ordered by id, after `after` (keyset paging).
+    async fn list_members_by_status(
+        &self,
+        status: MemberStatus,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Member>, StoreError>;
 }
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// The company portal: the client with an `initiate_login_uri`, first-party
+    /// ones first, then the oldest.
+    async fn find_portal_client(&self) -> Result<Option<Client>, StoreError>;
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
 }
 

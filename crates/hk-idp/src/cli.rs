@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `keys rotate`, `user add`,
-//! `client create`. Every command takes `--json` and uses the same settings.
+//! `user invite`, `client create`, `demo`. Every command takes `--json` and uses the same settings.
 
 use crate::app::{App, Services};
 use crate::settings::Settings;
@@ -53,6 +53,19 @@ pub enum KeysCommand {
 pub enum UserCommand {
     /// Register one member (pending, or active with --password-stdin).
     Add(UserAdd),
+    /// Send the invitation mail with the link to the company portal.
+    Invite(UserInvite),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct UserInvite {
+    /// The member to invite.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Every member who has not activated the account yet.
+    #[arg(long)]
+    pub all_pending: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +205,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Invite(i)) => {
+            let s = open(&settings).await?;
+            invite(&s, i, cli.json).await
+        }
         Command::Client(ClientCommand::Create(c)) => {
             let s = open(&settings).await?;
             let auth_method = match (c.public, c.auth_method) {
@@ -240,6 +257,49 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Invitations, one or all pending; a failure for one member does not stop the rest.
+async fn invite(s: &Services, i: UserInvite, json: bool) -> anyhow::Result<()> {
+    let p = &s.provider;
+    let mut emails = Vec::new();
+    if let Some(e) = i.email {
+        emails.push(e);
+    } else {
+        let mut after: Option<String> = None;
+        loop {
+            let page = p.pending_members(after.as_deref(), 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            emails.extend(page.iter().map(|m| m.email.to_string()));
+        }
+    }
+    let (mut sent, mut failed) = (Vec::new(), Vec::new());
+    for e in emails {
+        match p.invite(&e).await {
+            Ok(m) => sent.push(m.email.to_string()),
+            Err(err) => failed.push(json!({"email": e, "reason": err.to_string()})),
+        }
+    }
+    print(
+        json,
+        json!({"invited": sent, "failed": failed}),
+        &format!("{} invitation(s) sent", sent.len()),
+    );
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["email"].as_str().unwrap_or_default(),
+                f["reason"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    anyhow::bail!("not sent to {}", reasons.join("; "))
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Services> {

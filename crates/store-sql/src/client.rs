@@ -1,13 +1,13 @@
 //! `ClientStore` on the `clients` table; lists are JSON arrays in text columns.
 
-use crate::entity::client::{Entity, Model};
+use crate::entity::client::{Column, Entity, Model};
 use crate::{SqlStore, db_error};
 use async_trait::async_trait;
 use hk_idp_core::client::{AuthMethod, Client, GrantType};
 use hk_idp_core::error::StoreError;
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::store::ClientStore;
-use sea_orm::{EntityTrait, IntoActiveModel};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
 fn list(raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Backend(format!("corrupt client row: {e}")))
@@ -62,6 +62,19 @@ impl ClientStore for SqlStore {
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(to_core)
+            .transpose()
+    }
+
+    async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {
+        Entity::find()
+            .filter(Column::InitiateLoginUri.is_not_null())
+            .order_by_desc(Column::FirstParty)
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
             .one(&self.db)
             .await
             .map_err(db_error)?

@@ -8,7 +8,7 @@ use hk_idp_core::error::StoreError;
 use hk_idp_core::member::{Member, MemberStatus};
 use hk_idp_core::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
 fn to_core(m: Model) -> Member {
     Member {
@@ -103,5 +103,24 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(r.rows_affected > 0)
+    }
+
+    async fn list_members_by_status(
+        &self,
+        status: MemberStatus,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Member>, StoreError> {
+        let mut q = Entity::find().filter(Column::Status.eq(status.as_str()));
+        if let Some(a) = after {
+            q = q.filter(Column::Id.gt(a));
+        }
+        let rows = q
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(to_core).collect())
     }
 }

@@ -1,0 +1,120 @@
+//! `hk-idp user invite`: the invitation mail reaches a real SMTP listener with
+//! the portal's `initiate_login_uri` (with `iss` and `login_hint`), or the
+//! activation page when no client has one.
+
+use crate::config::hk_idp;
+use crate::helpers::email;
+use crate::smtp::Mailbox;
+use serde_json::Value;
+
+async fn run(env: Vec<(String, String)>, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hk_idp(&env, &args, None)
+    })
+    .await
+    .unwrap()
+}
+
+fn link_in(text: &str, prefix: &str) -> url::Url {
+    let line = text
+        .lines()
+        .find(|l| l.trim().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no link {prefix} in:\n{text}"));
+    url::Url::parse(line.trim()).unwrap()
+}
+
+fn param(u: &url::Url, name: &str) -> Option<String> {
+    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_invite_mails_the_portal_link_with_iss_and_login_hint() {
+    let mailbox = Mailbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        (
+            "IDP_DATABASE_URL".to_owned(),
+            format!("sqlite://{}/hk.sqlite?mode=rwc", dir.path().display()),
+        ),
+        ("IDP_SMTP_URL".to_owned(), mailbox.url()),
+        ("IDP_ISSUER".to_owned(), "https://id.hk.no".to_owned()),
+    ];
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let (first, second) = (email(), email());
+
+    // Without a portal the link goes to the activation page with the e-mail filled in.
+    assert!(
+        run(
+            env.clone(),
+            args(&["user", "add", "--email", &first, "--name", "Kari <Nordmann>"])
+        )
+        .await
+        .status
+        .success()
+    );
+    let out = run(env.clone(), args(&["user", "invite", "--email", &first])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mail = mailbox.wait_for(&first, 1).await;
+    let link = link_in(&mail.text, "https://id.hk.no/activate");
+    assert_eq!(param(&link, "email").as_deref(), Some(first.as_str()));
+    assert!(mail.subject.contains("bedriftsportalen"), "{}", mail.subject);
+    assert!(
+        mail.text
+            .contains("Trykk på lenken nedenfor for å gå videre til bedriftsportalen.")
+    );
+    assert!(mail.html.contains("href=\"https://id.hk.no/activate?email="));
+    assert!(!mail.html.contains("<Nordmann>"), "the name is escaped in HTML");
+
+    // With a portal: its initiate_login_uri, iss and login_hint (OIDC Core §4).
+    let out = run(
+        env.clone(),
+        args(&[
+            "client",
+            "create",
+            "--name",
+            "Bedriftsportalen",
+            "--redirect-uri",
+            "https://portal.hk.no/cb",
+            "--initiate-login-uri",
+            "https://portal.hk.no/login",
+            "--first-party",
+        ]),
+    )
+    .await;
+    assert!(out.status.success());
+    assert!(
+        run(env.clone(), args(&["user", "add", "--email", &second]))
+            .await
+            .status
+            .success()
+    );
+    let out = run(env.clone(), args(&["user", "invite", "--all-pending", "--json"])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let invited: Vec<&str> = v["invited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        invited.contains(&first.as_str()) && invited.contains(&second.as_str()),
+        "{v}"
+    );
+    let mail = mailbox.wait_for(&second, 1).await;
+    let link = link_in(&mail.text, "https://portal.hk.no/login");
+    assert_eq!(param(&link, "iss").as_deref(), Some("https://id.hk.no"));
+    assert_eq!(param(&link, "login_hint").as_deref(), Some(second.as_str()));
+    assert_eq!(mail.from, "noreply@hk.no");
+
+    // An unknown member: a clear failure and a non-zero exit.
+    let out = run(env, args(&["user", "invite", "--email", &email()])).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
