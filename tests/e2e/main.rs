@@ -13,6 +13,7 @@ mod activation;
 mod authorize;
 mod bad_input;
 mod config;
+mod demo;
 mod flow;
 mod invite;
 mod kv_contract;

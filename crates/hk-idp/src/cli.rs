@@ -41,6 +41,9 @@ pub enum Command {
     /// Relying parties (clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The service plus a demo portal on the next port, a demo client and a
+    /// pending demo member, with mail in the outbox: try the whole flow.
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +150,7 @@ pub struct ClientCreate {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => App::build(&settings).await?.run().await,
+        Command::Demo => crate::demo::run(settings).await,
         Command::Migrate => {
             let sql = hk_idp_store_sql::SqlStore::connect(&settings.database.url.0)
                 .await
