@@ -12,6 +12,7 @@ mod smtp;
 mod activation;
 mod authorize;
 mod bad_input;
+mod browser;
 mod config;
 mod demo;
 mod flow;

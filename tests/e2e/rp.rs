@@ -16,6 +16,7 @@ pub type Client =
 pub struct RelyingParty {
     pub client: Client,
     pub http: reqwest::Client,
+    redirect: String,
 }
 
 pub struct PendingLogin {
@@ -27,6 +28,11 @@ pub struct PendingLogin {
 
 impl RelyingParty {
     pub async fn discover(app: &TestApp, c: &TestClient) -> Self {
+        Self::discover_with(app, c, REDIRECT).await
+    }
+
+    /// With a redirect URI of its own.
+    pub async fn discover_with(app: &TestApp, c: &TestClient, redirect: &str) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -39,8 +45,12 @@ impl RelyingParty {
             ClientId::new(c.id.clone()),
             c.secret.clone().map(ClientSecret::new),
         )
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
-        Self { client, http }
+        .set_redirect_uri(RedirectUrl::new(redirect.into()).unwrap());
+        Self {
+            client,
+            http,
+            redirect: redirect.to_owned(),
+        }
     }
 
     pub fn start(&self, scopes: &[&str]) -> PendingLogin {
@@ -72,7 +82,10 @@ impl RelyingParty {
         pending: PendingLogin,
         callback: &str,
     ) -> (CoreTokenResponse, CoreIdTokenClaims) {
-        assert!(callback.starts_with(REDIRECT), "callback to the client: {callback}");
+        assert!(
+            callback.starts_with(&self.redirect),
+            "callback to the client: {callback}"
+        );
         assert_eq!(
             query_param(callback, "state").as_deref(),
             Some(pending.csrf.secret().as_str()),
