@@ -108,7 +108,14 @@ async fn main() {
         .merge(Serialized::default(
             "database.url",
             format!("sqlite://{}/bench.sqlite?mode=rwc", dir.path().display()),
-        ));
+        ))
+        .merge(Serialized::default(
+            "mail.outbox_dir",
+            format!("{}/outbox", dir.path().display()),
+        ))
+        // The benchmark asks for many one-time codes from one address.
+        .merge(Serialized::default("otp.per_email", 1_000_000_000))
+        .merge(Serialized::default("otp.per_address", 1_000_000_000));
     let settings = Settings::from_figment(fig).unwrap();
     let app = App::build(&settings).await.unwrap();
     let startup = started.elapsed();
@@ -256,6 +263,40 @@ async fn main() {
         verify_rate,
     ));
     phase("after logins", &mut rss);
+
+    // Activation step 1 must cost the same whether or not the e-mail is registered.
+    let pending = "pending@hk.no";
+    p.create_member(
+        NewMember {
+            email: pending.into(),
+            ..Default::default()
+        },
+        15,
+    )
+    .await
+    .unwrap();
+    let activate = |email: &'static str| {
+        let (b, csrf, url) = (browser.clone(), csrf.clone(), format!("{base}/activate"));
+        move || {
+            let (b, csrf, url) = (b.clone(), csrf.clone(), url.clone());
+            async move {
+                let r = b
+                    .post(&url)
+                    .form(&[("csrf_token", csrf.as_str()), ("email", email)])
+                    .send();
+                r.await.is_ok_and(|r| r.status().is_success())
+            }
+        }
+    };
+    let registered = rate(activate(pending)).await;
+    let unknown = rate(activate("nobody@hk.no")).await;
+    rows.push(Row(
+        "activation step 1, registered e-mail (code mailed)".into(),
+        registered,
+        "activation step 1, unknown e-mail".into(),
+        unknown,
+    ));
+    phase("after activation requests", &mut rss);
 
     // Cost per request does not grow with the number of members: userinfo with 20 000 more members.
     let at = {
