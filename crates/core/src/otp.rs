@@ -191,7 +191,14 @@ impl Provider {
                 tracing::info!(member_id = %m.id, purpose = purpose.as_str(), "otp.sent");
                 self.audit_member("otp.sent", &m.id, None, ip.map(str::to_owned)).await;
             }
-            None => tracing::info!(purpose = purpose.as_str(), "otp.not_sent"),
+            None => {
+                // Recorded too, so both paths write alike (and an admin sees the attempt).
+                tracing::info!(purpose = purpose.as_str(), "otp.not_sent");
+                let event = crate::audit::AuditEvent::new("otp.not_sent", "anonymous".into(), self.clock.now())
+                    .ip(ip.map(str::to_owned))
+                    .detail(purpose.as_str());
+                self.record(event).await;
+            }
         }
         Ok(OtpStart::Started { flow })
     }

@@ -82,20 +82,20 @@ fn body(mail: &MailMessage) -> Body {
             let m = valid_minutes;
             match (l, purpose) {
                 (Locale::Nb, OtpPurpose::Activate) => {
-                    b.subject = format!("Engangskode for å aktivere brukerkontoen din: {code}");
+                    b.subject = "Engangskode for å aktivere brukerkontoen din".into();
                     b.intro =
                         vec!["Her er engangskoden du ba om for å aktivere brukerkontoen din hos HK Norge:".into()];
                 }
                 (Locale::Nb, OtpPurpose::Reset) => {
-                    b.subject = format!("Engangskode for å sette nytt passord: {code}");
+                    b.subject = "Engangskode for å sette nytt passord".into();
                     b.intro = vec!["Her er engangskoden du ba om for å sette nytt passord hos HK Norge:".into()];
                 }
                 (Locale::En, OtpPurpose::Activate) => {
-                    b.subject = format!("One-time code to activate your account: {code}");
+                    b.subject = "One-time code to activate your account".into();
                     b.intro = vec!["Here is the one-time code you asked for to activate your HK Norge account:".into()];
                 }
                 (Locale::En, OtpPurpose::Reset) => {
-                    b.subject = format!("One-time code to set a new password: {code}");
+                    b.subject = "One-time code to set a new password".into();
                     b.intro = vec!["Here is the one-time code you asked for to set a new HK Norge password:".into()];
                 }
             }
@@ -169,5 +169,7 @@ mod tests {
         assert!(r.html.contains("&#60;b&#62;Kari&#60;/b&#62; &#38; Co") || r.html.contains("&lt;b&gt;Kari"));
         assert!(!r.html.contains("<b>Kari"));
         assert!(r.html.contains("lang=\"nb\""));
+        // Not in the subject: lock screens and mail previews show subjects.
+        assert!(!r.subject.contains("012345"));
     }
 }
