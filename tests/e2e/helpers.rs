@@ -215,7 +215,7 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             ..Default::default()
         };
-        self.services.provider.create_member(new, 15).await.unwrap().id
+        self.services.provider.create_member(new, 15, "test").await.unwrap().id
     }
 
     /// A confidential client (Basic auth, code + refresh) with redirect `https://rp.example/cb`.

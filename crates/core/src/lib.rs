@@ -20,6 +20,7 @@ pub mod login;
 pub mod logout;
 pub mod mail;
 pub mod member;
+pub mod org_number;
 pub mod otp;
 pub mod params;
 pub mod password;

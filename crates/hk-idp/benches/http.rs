@@ -223,6 +223,7 @@ async fn main() {
             ..Default::default()
         },
         15,
+        "bench",
     )
     .await
     .unwrap();
@@ -272,6 +273,7 @@ async fn main() {
             ..Default::default()
         },
         15,
+        "bench",
     )
     .await
     .unwrap();

@@ -199,7 +199,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             };
             let member = s
                 .provider
-                .create_member(new, settings.passwords.min_length as usize)
+                .create_member(new, settings.passwords.min_length as usize, "cli")
                 .await?;
             let view = MemberView::from(&member);
             print(

@@ -98,7 +98,7 @@ async fn demo_member(p: &Provider) -> anyhow::Result<&'static str> {
         org_name: Some("Handel og Kontor i Norge".into()),
         password: None,
     };
-    p.create_member(new, p.settings.password_min_length).await?;
+    p.create_member(new, p.settings.password_min_length, "demo").await?;
     p.invite(DEMO_EMAIL).await?;
     Ok("pending: activate the account; the invitation is in the outbox")
 }

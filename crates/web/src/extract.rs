@@ -151,6 +151,33 @@ pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError>
     }
 }
 
+/// A JSON body of type `T`; anything else is `invalid_request` (or, with
+/// `metadata_error`, RFC 7591's `invalid_client_metadata`) naming the problem.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    metadata_error: bool,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::oauth(
+            OAuthErrorCode::InvalidRequest,
+            "the body must be application/json",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let (code, what) = if metadata_error {
+            (OAuthErrorCode::InvalidClientMetadata, "the metadata")
+        } else {
+            (OAuthErrorCode::InvalidRequest, "the body")
+        };
+        ApiError::oauth(code, format!("{what} is not valid JSON of the right shape: {e}"))
+    })
+}
+
 /// A request carrying the admin token as its bearer token.
 pub struct Admin;
 

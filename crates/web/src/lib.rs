@@ -1,6 +1,7 @@
 //! HK ID's HTTP layer (axum 0.8): the protocol endpoints, the hosted pages,
 //! health and metrics. Handlers extract, call one provider service, respond.
 
+mod admin;
 pub mod error;
 mod extract;
 mod health;
@@ -27,6 +28,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(oauth::router())
+        .merge(admin::router())
         .merge(pages::router())
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -2,14 +2,13 @@
 //! initial access token.
 
 use crate::error::ApiError;
-use crate::extract::Admin;
+use crate::extract::{Admin, json_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hk_idp_core::error::{OAuthError, OAuthErrorCode};
 use hk_idp_core::registration::{ClientMetadata, client_information};
 
 pub async fn register(
@@ -18,19 +17,7 @@ pub async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
-    if !is_json {
-        return Err(OAuthError::invalid_request("the body must be application/json").into());
-    }
-    let metadata: ClientMetadata = serde_json::from_slice(&body).map_err(|e| {
-        OAuthError::new(
-            OAuthErrorCode::InvalidClientMetadata,
-            format!("the metadata is not valid JSON of the right shape: {e}"),
-        )
-    })?;
+    let metadata: ClientMetadata = json_body(&headers, &body, true)?;
     let new = metadata.validate()?;
     let (client, secret) = state.provider.create_client(new, "admin").await?;
     let mut resp = (

@@ -1,0 +1,104 @@
+//! The member registry: create, look up by e-mail, change, delete.
+
+use crate::error::ApiError;
+use crate::extract::{Admin, json_body};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hk_idp_core::error::CoreError;
+use hk_idp_core::member::MemberView;
+use hk_idp_core::registry::{MemberChanges, NewMember};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    email: String,
+    name: Option<String>,
+    org_number: Option<String>,
+    org_name: Option<String>,
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    _: Admin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let u: CreateUser = json_body(&headers, &body, false)?;
+    let new = NewMember {
+        email: u.email,
+        name: u.name,
+        org_number: u.org_number,
+        org_name: u.org_name,
+        password: None,
+    };
+    let p = &state.provider;
+    let member = p.create_member(new, p.settings.password_min_length, "admin").await?;
+    let mut resp = (StatusCode::CREATED, Json(MemberView::from(&member))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/admin/users/{}", member.id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+pub async fn find_user(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<MemberView>, ApiError> {
+    let email = q
+        .get("email")
+        .ok_or_else(|| CoreError::Invalid("the email query parameter is required".into()))?;
+    let member = state.provider.member_by_email(email).await?;
+    Ok(Json(MemberView::from(&member)))
+}
+
+/// `null` clears a field; a missing one stays as it is.
+fn change(v: &serde_json::Value, field: &str) -> Result<Option<String>, CoreError> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(CoreError::Invalid(format!("{field} must be a string or null"))),
+    }
+}
+
+pub async fn change_user(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<MemberView>, ApiError> {
+    let fields: serde_json::Map<String, serde_json::Value> = json_body(&headers, &body, false)?;
+    let mut changes = MemberChanges::default();
+    for (k, v) in &fields {
+        match k.as_str() {
+            "name" => changes.name = Some(change(v, k)?),
+            "org_number" => changes.org_number = Some(change(v, k)?),
+            "org_name" => changes.org_name = Some(change(v, k)?),
+            "disabled" => {
+                changes.disabled = Some(
+                    v.as_bool()
+                        .ok_or_else(|| CoreError::Invalid("disabled must be true or false".into()))?,
+                )
+            }
+            other => return Err(CoreError::Invalid(format!("{other} cannot be changed")).into()),
+        }
+    }
+    let member = state.provider.change_member(&id, changes, "admin").await?;
+    Ok(Json(MemberView::from(&member)))
+}
+
+pub async fn delete_user(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.provider.remove_member(&id, "admin").await?;
+    Ok(StatusCode::NO_CONTENT)
+}

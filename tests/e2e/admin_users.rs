@@ -1,0 +1,207 @@
+//! The member registry over the admin API: create, look up, change, delete;
+//! the admin token guards every route; disabling or deleting a member stops
+//! their tokens and sessions at once.
+
+use crate::helpers::{Backend, TestApp, email, pkce, query_param};
+use crate::on_both;
+use figment::providers::Serialized;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin-token-for-tests-0123456789";
+
+on_both!(
+    every_admin_route_needs_the_admin_token,
+    members_are_created_found_changed_and_deleted,
+    disabling_or_deleting_a_member_stops_their_tokens_at_once,
+);
+
+async fn app(b: Backend) -> TestApp {
+    TestApp::start_with(b, |f| f.merge(Serialized::default("admin.token", ADMIN))).await
+}
+
+impl TestApp {
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+async fn every_admin_route_needs_the_admin_token(b: Backend) {
+    let app = app(b).await;
+    let routes = [
+        (Method::POST, "/admin/users"),
+        (Method::GET, "/admin/users?email=a@hk.no"),
+        (Method::PATCH, "/admin/users/x"),
+        (Method::DELETE, "/admin/users/x"),
+        (Method::POST, "/register"),
+    ];
+    for (method, path) in routes {
+        for token in [None, Some("wrong"), Some(&ADMIN[..ADMIN.len() - 1])] {
+            let mut req = reqwest::Client::new()
+                .request(method.clone(), app.url(path))
+                .json(&json!({"email": "a@hk.no"}));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 401, "{method} {path} {token:?}");
+            assert!(
+                resp.headers()["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("Bearer")
+            );
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(v["error"], "invalid_token");
+        }
+    }
+}
+
+async fn members_are_created_found_changed_and_deleted(b: Backend) {
+    let app = app(b).await;
+    let addr = email();
+    let (status, m) = app
+        .admin(
+            Method::POST,
+            "/admin/users",
+            Some(json!({"email": format!("  {}  ", addr.to_uppercase()), "name": "Kari Nordmann", "org_number": "971 274 042", "org_name": "HK"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["email"], addr.as_str(), "trimmed and lower-cased");
+    assert_eq!(m["status"], "pending");
+    assert_eq!(m["org_number"], "971274042");
+    assert!(m.get("password_hash").is_none());
+    let id = m["id"].as_str().unwrap().to_owned();
+
+    let (status, e) = app
+        .admin(
+            Method::POST,
+            "/admin/users",
+            Some(json!({"email": addr.to_uppercase()})),
+        )
+        .await;
+    assert_eq!((status, e["error"].as_str()), (409, Some("invalid_request")), "{e}");
+    for (body, field) in [
+        (json!({"email": "not-an-email"}), "e-mail"),
+        (json!({"email": email(), "org_number": "971274043"}), "org_number"),
+        (json!({"email": email(), "colour": "red"}), "colour"),
+        (json!({"name": "no e-mail"}), "email"),
+    ] {
+        let (status, e) = app.admin(Method::POST, "/admin/users", Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(e["error_description"].as_str().unwrap().contains(field), "{body}: {e}");
+    }
+
+    let (status, found) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/users?email={}", addr.to_uppercase()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["id"], id.as_str());
+    let (status, _) = app
+        .admin(Method::GET, &format!("/admin/users?email={}", email()), None)
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, changed) = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/users/{id}"),
+            Some(json!({"name": "Kari N.", "org_name": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["name"], "Kari N.");
+    assert_eq!(changed["org_name"], Value::Null);
+    assert_eq!(changed["org_number"], "971274042", "untouched");
+    let (status, e) = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/users/{id}"),
+            Some(json!({"email": "x@hk.no"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = app
+        .admin(Method::PATCH, "/admin/users/nobody", Some(json!({"name": "x"})))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, _) = app.admin(Method::DELETE, &format!("/admin/users/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .admin(Method::GET, &format!("/admin/users?email={addr}"), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app.admin(Method::DELETE, &format!("/admin/users/{id}"), None).await;
+    assert_eq!(status, 404);
+}
+
+async fn disabling_or_deleting_a_member_stops_their_tokens_at_once(b: Backend) {
+    let app = app(b).await;
+    let client = app.client().await;
+    for action in ["disable", "delete"] {
+        let addr = email();
+        let id = app.member(&addr).await;
+        let browser = app.new_browser();
+        let (verifier, challenge) = pkce();
+        let code = app.code_for(&browser, &client, &challenge, &addr).await;
+        let tokens = app.redeem(&client, &code, &verifier).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(app.userinfo_status(&access).await, 200);
+        let (status, _) = match action {
+            "disable" => {
+                app.admin(
+                    Method::PATCH,
+                    &format!("/admin/users/{id}"),
+                    Some(json!({"disabled": true})),
+                )
+                .await
+            }
+            _ => app.admin(Method::DELETE, &format!("/admin/users/{id}"), None).await,
+        };
+        assert!(status == 200 || status == 204, "{action}");
+        assert_eq!(app.userinfo_status(&access).await, 401, "{action}: access token");
+        let r = app
+            .token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+            .await;
+        assert_eq!(r.status(), 400, "{action}: refresh token");
+        let (_, challenge) = pkce();
+        let silent = browser
+            .get(app.authorize_url(&client, &challenge, &[("prompt", "none")]))
+            .send()
+            .await
+            .unwrap();
+        let loc = crate::helpers::location(&silent);
+        assert_eq!(
+            query_param(&loc, "error").as_deref(),
+            Some("login_required"),
+            "{action}: SSO session"
+        );
+        if action == "disable" {
+            // Enabling again restores the member, who logs in with the same password.
+            let (status, m) = app
+                .admin(
+                    Method::PATCH,
+                    &format!("/admin/users/{id}"),
+                    Some(json!({"disabled": false})),
+                )
+                .await;
+            assert_eq!((status, m["status"].as_str()), (200, Some("active")));
+        }
+    }
+}
