@@ -275,3 +275,40 @@ async fn a_failed_send_is_retried_and_the_person_sees_nothing_different() {
         .await;
     assert_eq!(resp.status(), 303);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_codes_do_not_buy_more_wrong_tries_than_the_daily_limit() {
+    let app = TestApp::start_with(Backend::Embedded, |f| {
+        f.merge(Serialized::default("otp.max_wrong_per_day", 7))
+    })
+    .await;
+    let addr = email();
+    app.pending_member(&addr, "Per").await;
+    let mut wrong_tries = 0;
+    for nth in 1..=2 {
+        let (_, step2) = app.ask_code(&app.browser, ACTIVATE, "", &addr).await;
+        let code = app.mailbox.wait_for(&addr, nth).await.code();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            if wrong_tries == 7 {
+                break;
+            }
+            app.set_password(&app.browser, ACTIVATE, &step2, wrong, NEW_PASSWORD, NEW_PASSWORD)
+                .await;
+            wrong_tries += 1;
+        }
+    }
+    // Seven wrong tries over two codes: a third code is void on arrival.
+    let (_, step2) = app.ask_code(&app.browser, ACTIVATE, "", &addr).await;
+    let code = app.mailbox.wait_for(&addr, 3).await.code();
+    let resp = app
+        .set_password(&app.browser, ACTIVATE, &step2, &code, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Engangskoden er ikke lenger gyldig")
+    );
+}

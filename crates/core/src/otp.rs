@@ -2,7 +2,8 @@
 //!
 //! Rules (DESIGN "Security rules"): 6 digits from a CSPRNG, stored only as a
 //! keyed hash, valid `otp_ttl`, single use, `otp_max_attempts` wrong tries,
-//! a new code voids the old, sending rate-limited per e-mail and per address.
+//! a new code voids the old, sending rate-limited per e-mail and per address,
+//! and at most `otp_max_wrong_per_day` wrong tries per e-mail over all codes.
 //! Nothing here reveals whether an e-mail is registered: an address that gets
 //! no mail gets a decoy record that no code opens, so both paths do the same
 //! work and answer alike.
@@ -101,6 +102,13 @@ fn flow_key(flow: &str) -> String {
 fn record_key(email: &str) -> String {
     format!("otp:{}", hash_token(email))
 }
+/// Set when an e-mail has used up its wrong tries for the day.
+fn blocked_key(email: &str) -> String {
+    format!("otpblocked:{}", hash_token(email))
+}
+
+const DAY: i64 = 24 * 3600;
+
 fn tries_key(email: &str) -> String {
     format!("otptries:{}", hash_token(email))
 }
@@ -248,7 +256,8 @@ impl Provider {
         };
         // Counting first makes concurrent guesses count too (RFC 6749 §10.10 spirit).
         let tries = self.kv.incr(&tries_key(email), self.settings.otp_ttl).await?;
-        if tries > self.settings.otp_max_attempts {
+        let blocked_today = self.kv.exists(&blocked_key(email)).await?;
+        if tries > self.settings.otp_max_attempts || blocked_today {
             self.kv.delete(&record_key(email)).await?;
             return Ok(wrong(CodeProblem::Void));
         }
@@ -260,7 +269,12 @@ impl Provider {
             (true, Some(id)) => id,
             _ => {
                 tracing::info!(tries, "otp.wrong_code");
-                if tries == self.settings.otp_max_attempts {
+                // Across codes too: asking for new codes does not buy unlimited guesses.
+                let today = self.kv.incr(&format!("otpwrong:{}", hash_token(email)), DAY).await?;
+                if today >= self.settings.otp_max_wrong_per_day {
+                    self.kv.mark(&blocked_key(email), DAY).await?;
+                }
+                if tries == self.settings.otp_max_attempts || today >= self.settings.otp_max_wrong_per_day {
                     self.kv.delete(&record_key(email)).await?;
                     return Ok(wrong(CodeProblem::Void));
                 }

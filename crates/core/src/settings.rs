@@ -25,6 +25,9 @@ pub struct ProviderSettings {
     pub otp_ttl: i64,
     /// Wrong tries after which a code is void.
     pub otp_max_attempts: u64,
+    /// Wrong tries per e-mail within a day, over all its codes; beyond it
+    /// every code for that e-mail is void until the day has passed.
+    pub otp_max_wrong_per_day: u64,
     /// Codes that may be asked per e-mail, and per client address, within the window.
     pub otp_per_email: u64,
     pub otp_per_address: u64,
@@ -50,6 +53,7 @@ impl ProviderSettings {
             password_min_length: 15,
             otp_ttl: 600,
             otp_max_attempts: 5,
+            otp_max_wrong_per_day: 20,
             otp_per_email: 5,
             otp_per_address: 30,
             otp_rate_window: 3600,

@@ -73,6 +73,7 @@ impl Services {
         let o = &settings.otp;
         ps.otp_ttl = i64::from(o.ttl);
         ps.otp_max_attempts = u64::from(o.max_attempts);
+        ps.otp_max_wrong_per_day = u64::from(o.max_wrong_per_day);
         ps.otp_per_email = u64::from(o.per_email);
         ps.otp_per_address = u64::from(o.per_address);
         ps.otp_rate_window = i64::from(o.rate_window);

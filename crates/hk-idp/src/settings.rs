@@ -132,6 +132,7 @@ pub struct Passwords {
 pub struct Otp {
     pub ttl: u32,
     pub max_attempts: u32,
+    pub max_wrong_per_day: u32,
     pub per_email: u32,
     pub per_address: u32,
     pub rate_window: u32,
@@ -278,6 +279,7 @@ impl Settings {
             ("mail.retry_attempts", self.mail.retry_attempts),
             ("otp.ttl", self.otp.ttl),
             ("otp.max_attempts", self.otp.max_attempts),
+            ("otp.max_wrong_per_day", self.otp.max_wrong_per_day),
             ("otp.per_email", self.otp.per_email),
             ("otp.per_address", self.otp.per_address),
             ("otp.rate_window", self.otp.rate_window),
