@@ -110,6 +110,12 @@ pub struct MailQueue {
     policy: RetryPolicy,
 }
 
+/// A random wait of 20–80 ms before a queued mail is delivered.
+fn dispatch_jitter() -> Duration {
+    use rand::Rng;
+    Duration::from_millis(rand::thread_rng().gen_range(20..80))
+}
+
 /// Mails being delivered at once; the rest wait in the queue.
 const CONCURRENT_SENDS: usize = 4;
 const QUEUE_CAPACITY: usize = 10_000;
@@ -127,6 +133,9 @@ impl MailQueue {
                 };
                 let mailer = worker_mailer.clone();
                 tokio::spawn(async move {
+                    // The delivery's CPU and disk work must not line up with the request
+                    // that queued it, or its timing would tell that an e-mail is registered.
+                    tokio::time::sleep(dispatch_jitter()).await;
                     let _ = deliver(mailer.as_ref(), &mail, policy).await;
                     drop(permit);
                 });
