@@ -34,6 +34,11 @@ async fn a_third_party_client_asks_consent_once(backend: Backend) {
         "{html}"
     );
     assert!(html.contains("E-postadressen din") && html.contains("Navnet ditt"));
+    let who = html.find("Hvem du er").unwrap();
+    assert!(
+        who < html.find("E-postadressen din").unwrap(),
+        "who you are comes first"
+    );
     assert!(html.contains("Logget inn som Kari Nordmann"));
     let csrf = input_value(&html, "csrf_token").unwrap();
     let req = input_value(&html, "req").unwrap();

@@ -79,7 +79,12 @@ pub async fn show_consent(
         csrf,
         req,
         intro: ctx.t.consent_intro.replace("{client}", &client.name),
-        scopes: scope.iter().filter_map(|s| describe(ctx.t, s)).collect(),
+        // In the order of SUPPORTED: who you are first, then what more.
+        scopes: hk_idp_core::scope::SUPPORTED
+            .iter()
+            .filter(|s| scope.contains(s))
+            .filter_map(|s| describe(ctx.t, s))
+            .collect(),
         who: member.name.unwrap_or_else(|| member.email.to_string()),
     };
     Ok((jar, render(StatusCode::OK, &page)).into_response())
