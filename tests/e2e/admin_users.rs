@@ -16,8 +16,14 @@ on_both!(
     disabling_or_deleting_a_member_stops_their_tokens_at_once,
 );
 
+const SECOND: &str = "second-admin-token-for-a-script-42";
+
 async fn app(b: Backend) -> TestApp {
-    TestApp::start_with(b, |f| f.merge(Serialized::default("admin.token", ADMIN))).await
+    TestApp::start_with(b, |f| {
+        f.merge(Serialized::default("admin.token", ADMIN))
+            .merge(Serialized::default("admin.tokens", vec![SECOND]))
+    })
+    .await
 }
 
 impl TestApp {
@@ -148,6 +154,32 @@ async fn members_are_created_found_changed_and_deleted(b: Backend) {
     assert_eq!(status, 404);
     let (status, _) = app.admin(Method::DELETE, &format!("/admin/users/{id}"), None).await;
     assert_eq!(status, 404);
+
+    // A second token works too, and the audit trail tells the tokens apart without holding them.
+    let resp = reqwest::Client::new()
+        .post(app.url("/admin/users"))
+        .bearer_auth(SECOND)
+        .json(&json!({"email": email()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let events = app.services.provider.audit.list_events(100).await.unwrap();
+    let actors: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.kind.starts_with("member."))
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(actors.len(), 2, "{actors:?}");
+    assert!(
+        actors.iter().all(|a| a.starts_with("admin:") && a.len() == 14),
+        "{actors:?}"
+    );
+    let dump = format!("{events:?}");
+    assert!(
+        !dump.contains(ADMIN) && !dump.contains(SECOND),
+        "no token in the audit trail"
+    );
 }
 
 async fn disabling_or_deleting_a_member_stops_their_tokens_at_once(b: Backend) {

@@ -161,7 +161,11 @@ impl App {
             csrf_key.into_bytes(),
             Arc::new(services.sql.clone()),
         )
-        .with_admin_token(&settings.admin.token.0);
+        .with_admin_tokens(
+            std::iter::once(&settings.admin.token)
+                .chain(&settings.admin.tokens)
+                .map(|t| t.0.as_str()),
+        );
         Ok(Self {
             services,
             state,

@@ -90,6 +90,9 @@ pub struct Mail {
 #[serde(deny_unknown_fields)]
 pub struct Admin {
     pub token: Secret,
+    /// More admin tokens, so each admin (or script) has its own and the
+    /// audit trail tells them apart.
+    pub tokens: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

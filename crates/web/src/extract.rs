@@ -178,23 +178,36 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// A request carrying the admin token as its bearer token.
-pub struct Admin;
+/// A request carrying one of the admin tokens as its bearer token.
+pub struct Admin {
+    /// Names the token in the audit trail: the start of its hash, never the token.
+    pub actor: String,
+}
 
 impl FromRequestParts<crate::state::AppState> for Admin {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
         let denied = || ApiError::oauth(OAuthErrorCode::InvalidToken, "a valid admin token is required");
-        let Some(expected) = &state.admin_token_hash else {
+        if state.admin_token_hashes.is_empty() {
             tracing::info!("admin.disabled");
             return Err(denied());
-        };
+        }
         let presented = bearer_token(&parts.headers, &Params::default()).map_err(|_| denied())?;
-        if hk_idp_core::secret::verify_token_hash(&presented, expected) {
-            Ok(Admin)
-        } else {
-            tracing::warn!("admin.token_rejected");
-            Err(denied())
+        // Every configured token is compared, in constant time, whichever matches.
+        let mut matched = None;
+        for h in &state.admin_token_hashes {
+            if hk_idp_core::secret::verify_token_hash(&presented, h) {
+                matched = Some(h);
+            }
+        }
+        match matched {
+            Some(h) => Ok(Admin {
+                actor: format!("admin:{}", h.get(..8).unwrap_or(h)),
+            }),
+            None => {
+                tracing::warn!("admin.token_rejected");
+                Err(denied())
+            }
         }
     }
 }

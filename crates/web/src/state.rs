@@ -14,8 +14,8 @@ pub struct AppState {
     pub csrf_key: Arc<[u8]>,
     pub metrics: Arc<Metrics>,
     pub database: Arc<dyn Health>,
-    /// SHA-256 of the admin token; `None`: the admin API is off.
-    pub admin_token_hash: Option<String>,
+    /// SHA-256 of each admin token; empty: the admin API is off.
+    pub admin_token_hashes: Vec<String>,
 }
 
 impl AppState {
@@ -28,13 +28,17 @@ impl AppState {
             csrf_key: Arc::from(csrf_key),
             metrics: Arc::new(Metrics::new()),
             database,
-            admin_token_hash: None,
+            admin_token_hashes: Vec::new(),
         }
     }
 
-    /// Turns the admin API on with `token` (kept only as a hash).
-    pub fn with_admin_token(mut self, token: &str) -> Self {
-        self.admin_token_hash = (!token.is_empty()).then(|| hk_idp_core::secret::hash_token(token));
+    /// Turns the admin API on with these tokens (kept only as hashes); empty ones are ignored.
+    pub fn with_admin_tokens<'a>(mut self, tokens: impl IntoIterator<Item = &'a str>) -> Self {
+        self.admin_token_hashes = tokens
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .map(hk_idp_core::secret::hash_token)
+            .collect();
         self
     }
 

@@ -25,7 +25,7 @@ struct CreateUser {
 
 pub async fn create_user(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -38,7 +38,9 @@ pub async fn create_user(
         password: None,
     };
     let p = &state.provider;
-    let member = p.create_member(new, p.settings.password_min_length, "admin").await?;
+    let member = p
+        .create_member(new, p.settings.password_min_length, &admin.actor)
+        .await?;
     let mut resp = (StatusCode::CREATED, Json(MemberView::from(&member))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/admin/users/{}", member.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -69,7 +71,7 @@ fn change(v: &serde_json::Value, field: &str) -> Result<Option<String>, CoreErro
 
 pub async fn change_user(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -90,15 +92,15 @@ pub async fn change_user(
             other => return Err(CoreError::Invalid(format!("{other} cannot be changed")).into()),
         }
     }
-    let member = state.provider.change_member(&id, changes, "admin").await?;
+    let member = state.provider.change_member(&id, changes, &admin.actor).await?;
     Ok(Json(MemberView::from(&member)))
 }
 
 pub async fn delete_user(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.provider.remove_member(&id, "admin").await?;
+    state.provider.remove_member(&id, &admin.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }

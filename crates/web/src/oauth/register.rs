@@ -13,13 +13,13 @@ use hk_idp_core::registration::{ClientMetadata, client_information};
 
 pub async fn register(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let metadata: ClientMetadata = json_body(&headers, &body, true)?;
     let new = metadata.validate()?;
-    let (client, secret) = state.provider.create_client(new, "admin").await?;
+    let (client, secret) = state.provider.create_client(new, &admin.actor).await?;
     let mut resp = (
         StatusCode::CREATED,
         Json(client_information(&client, secret.as_deref())),
