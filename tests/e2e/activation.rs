@@ -22,15 +22,7 @@ async fn activation_by_mail_then_login_lands_back_at_the_relying_party(backend: 
     let req = query_param(&app.url(&login), "req").unwrap();
 
     // The login page links to activation with the waiting request.
-    let html = app
-        .browser
-        .get(app.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.browser, &login).await;
     assert!(html.contains("Dersom det er første gang du logger deg på må du aktivere din brukerkonto."));
     assert!(html.contains(&format!("href=\"/activate?req={req}\"")));
 
@@ -65,15 +57,7 @@ async fn activation_by_mail_then_login_lands_back_at_the_relying_party(backend: 
     assert_eq!(resp.status(), 303);
     let to_login = location(&resp);
     assert_eq!(to_login, format!("/login?req={req}&password_set=1"));
-    let page = app
-        .browser
-        .get(app.url(&to_login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&app.browser, &to_login).await;
     assert!(page.contains("Passordet ditt er lagret. Du kan nå logge inn."));
 
     let back = app.submit_login(&app.browser, &to_login, &addr, NEW_PASSWORD).await;
@@ -96,25 +80,9 @@ async fn forgotten_password_sets_a_new_one_and_the_old_stops_working(backend: Ba
     let app = TestApp::start(backend).await;
     let addr = email();
     app.member(&addr).await;
-    let html = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.browser, "/login").await;
     assert!(html.contains("href=\"/forgot-password\">Glemt passord</a>"));
-    let page = app
-        .browser
-        .get(app.url("/forgot-password"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&app.browser, "/forgot-password").await;
     assert!(page.contains("<h1>Glemt passord</h1>"));
     assert!(page.contains("Vi må verifisere din identitet før du kan velge ditt passord. Dette skjer ved at vi sender deg en engangskode på e-post."));
     assert!(page.contains("Send engangskode"));

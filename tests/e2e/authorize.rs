@@ -163,15 +163,7 @@ async fn csrf_token_missing_or_wrong_is_refused(b: Backend) {
     let client = app.client().await;
     let (_, ch) = pkce();
     let login = app.authorize(&client, &ch, &[]).await;
-    let html = app
-        .browser
-        .get(app.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.browser, &login).await;
     let req = input_value(&html, "req").unwrap();
     let good = input_value(&html, "csrf_token").unwrap();
     for token in ["", "forged-token", &good[..good.len() - 2]] {

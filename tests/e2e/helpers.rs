@@ -198,6 +198,11 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The body of the page at `path`, fetched with `browser`.
+    pub async fn page(&self, browser: &reqwest::Client, path: &str) -> String {
+        browser.get(self.url(path)).send().await.unwrap().text().await.unwrap()
+    }
+
     /// A fresh browser without cookies.
     pub fn new_browser(&self) -> reqwest::Client {
         reqwest::Client::builder()
@@ -350,7 +355,7 @@ impl TestApp {
 
     /// Answers the consent page at `path` with `decision` (`allow`, `deny`); returns the redirect.
     pub async fn answer_consent(&self, browser: &reqwest::Client, path: &str, decision: &str) -> String {
-        let html = browser.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        let html = self.page(browser, path).await;
         let csrf = input_value(&html, "csrf_token").expect("csrf token on the consent page");
         let req = input_value(&html, "req").expect("req on the consent page");
         let resp = browser

@@ -141,15 +141,7 @@ async fn pages_speak_english_with_ui_locales_or_accept_language() {
     let client = app.client().await;
     let (_, challenge) = pkce();
     let login = app.authorize(&client, &challenge, &[("ui_locales", "en")]).await;
-    let html = app
-        .browser
-        .get(app.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.browser, &login).await;
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("Click here to activate your account") && html.contains(">Log in</button>"));
     // The request's language carries into activation.
@@ -171,15 +163,7 @@ async fn pages_speak_english_with_ui_locales_or_accept_language() {
         .unwrap();
     assert!(html.contains("<h1>Forgot password</h1>") && html.contains("Send one-time code"));
     // Norwegian stays the default.
-    let html = app
-        .new_browser()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.new_browser(), "/login").await;
     assert!(html.contains("<html lang=\"nb\">") && html.contains("Logg inn"));
     // Error pages too.
     let bad = app
@@ -262,15 +246,7 @@ async fn markup_in_a_members_name_is_escaped_in_pages_and_mails() {
     let (_, challenge) = pkce();
     let login = app.authorize(&client, &challenge, &[]).await;
     let consent = app.submit_login(&app.browser, &login, &addr, NEW_PASSWORD).await;
-    let html = app
-        .browser
-        .get(app.url(&consent))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.browser, &consent).await;
     assert!(html.contains("Logget inn som"));
     assert!(!html.contains(evil), "{html}");
 }

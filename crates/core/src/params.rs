@@ -35,6 +35,12 @@ impl Params {
         Ok(found)
     }
 
+    /// A form field on a page: like `get`, but a value it refuses (repeated,
+    /// oversized) reads as absent, so the form comes back with its own error.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.get(name).ok().flatten()
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)?
             .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))

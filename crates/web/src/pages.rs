@@ -63,7 +63,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 /// The language of a page: an explicit `ui_locales` parameter, then the
 /// waiting authorization request's `ui_locales`, then `Accept-Language`.
 pub fn locale(headers: &HeaderMap, params: Option<&Params>, request: Option<&AuthRequest>) -> Locale {
-    let explicit = params.and_then(|p| p.get("ui_locales").ok().flatten());
+    let explicit = params.and_then(|p| p.field("ui_locales"));
     explicit
         .and_then(Locale::from_ui_locales)
         .or_else(|| {
@@ -184,6 +184,11 @@ impl PageCtx {
             req,
             request,
         })
+    }
+
+    /// The e-mail the relying party suggested (`login_hint`), to fill in a form.
+    pub fn login_hint(&self) -> Option<String> {
+        self.request.as_ref().and_then(|r| r.login_hint.clone())
     }
 
     /// `?req=…` for links within the flow.

@@ -7,6 +7,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hk_idp_core::params::Params;
 use hk_idp_core::secret::{constant_time_eq, random_token};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -77,9 +78,9 @@ pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-/// True if the form's token belongs to this browser's CSRF cookie.
-pub fn csrf_ok(state: &AppState, jar: &CookieJar, presented: Option<&str>) -> bool {
-    match (jar.get(CSRF_COOKIE), presented) {
+/// True if the form's `csrf_token` belongs to this browser's CSRF cookie.
+pub fn csrf_ok(state: &AppState, jar: &CookieJar, form: &Params) -> bool {
+    match (jar.get(CSRF_COOKIE), form.field("csrf_token")) {
         (Some(c), Some(p)) if !p.is_empty() => constant_time_eq(&sign(state, c.value()), p),
         _ => false,
     }

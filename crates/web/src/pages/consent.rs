@@ -99,14 +99,14 @@ pub async fn submit_consent(
     let ctx = PageCtx::load(&state, &headers, &p).await?;
     let session = current_session(&state, &jar).await?;
     let req = ctx.req.clone().ok_or(PageError::Expired)?;
-    if !csrf_ok(&state, &jar, p.get("csrf_token").ok().flatten()) {
+    if !csrf_ok(&state, &jar, &p) {
         tracing::info!("consent.csrf_rejected");
         // Shown again with a fresh token; nothing was decided.
         let mut resp = show_consent(State(state), jar, headers, PageParams(p)).await?;
         *resp.status_mut() = StatusCode::FORBIDDEN;
         return Ok(resp);
     }
-    let allow = p.get("decision").ok().flatten() == Some("allow");
+    let allow = p.field("decision") == Some("allow");
     match state.provider.decide_consent(&req, &session, allow).await? {
         Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
         Resume::AskConsent | Resume::Expired => Err(PageError::Expired),

@@ -50,13 +50,9 @@ pub async fn show_login(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let email = ctx
-        .request
-        .as_ref()
-        .and_then(|r| r.login_hint.clone())
-        .unwrap_or_default();
+    let email = ctx.login_hint().unwrap_or_default();
     let (jar, mut page) = page(&state, jar, &ctx, email);
-    if p.get("password_set").ok().flatten().is_some() {
+    if p.field("password_set").is_some() {
         page.notice = Some(ctx.t.password_set);
     }
     Ok((jar, render(StatusCode::OK, &page)).into_response())
@@ -70,10 +66,10 @@ pub async fn submit_login(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let field = |name: &str| p.get(name).ok().flatten().map(str::to_owned);
+    let field = |name: &str| p.field(name).map(str::to_owned);
     let email = field("email").unwrap_or_default();
     let t = ctx.t;
-    if !csrf_ok(&state, &jar, field("csrf_token").as_deref()) {
+    if !csrf_ok(&state, &jar, &p) {
         tracing::info!("login.csrf_rejected");
         let (jar, mut page) = page(&state, jar, &ctx, email);
         page.error = Some(t.form_expired.into());

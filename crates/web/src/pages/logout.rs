@@ -48,8 +48,8 @@ pub async fn logout(
     };
     let cookie = session_id(&jar);
     let session = provider.find_session(cookie.as_deref()).await?;
-    let confirmed = method == Method::POST && p.get("confirm").ok().flatten() == Some("yes");
-    if confirmed && !csrf_ok(&state, &jar, p.get("csrf_token").ok().flatten()) {
+    let confirmed = method == Method::POST && p.field("confirm") == Some("yes");
+    if confirmed && !csrf_ok(&state, &jar, &p) {
         return Err(PageError::BadRequest("the logout form has expired".into()));
     }
     let hint_names_session = session.as_ref().is_some_and(|s| {
@@ -60,7 +60,7 @@ pub async fn logout(
         let (jar, csrf) = csrf_token(&state, jar);
         let hidden = PASSED_ON
             .iter()
-            .filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned())))
+            .filter_map(|k| p.field(k).map(|v| ((*k).to_owned(), v.to_owned())))
             .collect();
         let question = match request.client_name {
             Some(c) => t.logout_asked_by.replace("{client}", &c),

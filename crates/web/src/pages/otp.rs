@@ -142,11 +142,9 @@ async fn show_start(
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
     let email = p
-        .get("email")
-        .ok()
-        .flatten()
+        .field("email")
         .map(str::to_owned)
-        .or_else(|| ctx.request.as_ref().and_then(|r| r.login_hint.clone()))
+        .or_else(|| ctx.login_hint())
         .unwrap_or_default();
     let (jar, csrf) = csrf_token(&state, jar);
     Ok((jar, render(StatusCode::OK, &start_page(e, &ctx, csrf, email))).into_response())
@@ -161,8 +159,8 @@ async fn submit_start(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let email = p.get("email").ok().flatten().unwrap_or_default().to_owned();
-    let csrf_valid = csrf_ok(&state, &jar, p.get("csrf_token").ok().flatten());
+    let email = p.field("email").unwrap_or_default().to_owned();
+    let csrf_valid = csrf_ok(&state, &jar, &p);
     let (jar, csrf) = csrf_token(&state, jar);
     let mut page = start_page(e, &ctx, csrf, email);
     if !csrf_valid {
@@ -215,8 +213,8 @@ async fn submit_code(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let field = |name: &str| p.get(name).ok().flatten().unwrap_or_default().to_owned();
-    let csrf_valid = csrf_ok(&state, &jar, p.get("csrf_token").ok().flatten());
+    let field = |name: &str| p.field(name).unwrap_or_default().to_owned();
+    let csrf_valid = csrf_ok(&state, &jar, &p);
     let (jar, csrf) = csrf_token(&state, jar);
     let mut page = code_page(e, &state, &ctx, csrf);
     page.code = field("code").chars().filter(char::is_ascii_digit).take(6).collect();
