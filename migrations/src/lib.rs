@@ -11,6 +11,7 @@ mod m20261125_000005_create_refresh_tokens;
 mod m20261125_000006_create_audit_events;
 mod m20261201_000007_create_consents;
 mod m20261201_000008_index_members_status;
+mod m20261201_000009_registration_and_invitations;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_audit_events::Migration),
             Box::new(m20261201_000007_create_consents::Migration),
             Box::new(m20261201_000008_index_members_status::Migration),
+            Box::new(m20261201_000009_registration_and_invitations::Migration),
         ]
     }
 }

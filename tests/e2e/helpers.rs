@@ -115,6 +115,8 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     /// The SMTP listener every mail of this server goes to.
     pub mailbox: Mailbox,
+    /// What the `hk-idp` binary needs to work on this server's stores.
+    cli_env: Vec<(String, String)>,
     /// Kept so the temporary data folder lives as long as the server.
     _data: tempfile::TempDir,
     /// Dropped after the server stops (fields drop in order).
@@ -150,15 +152,20 @@ impl TestApp {
             Some(pg) => (pg.url.clone(), std::env::var("TEST_REDIS_URL").unwrap()),
         };
         let mailbox = Mailbox::start().await;
+        let prefix = format!("hkid-test:{}:", uuid::Uuid::new_v4().simple());
+        let mut cli_env = vec![
+            ("IDP_DATABASE_URL".to_owned(), db.clone()),
+            ("IDP_REDIS_URL".to_owned(), redis.clone()),
+            ("IDP_REDIS__KEY_PREFIX".to_owned(), prefix.clone()),
+            ("IDP_SMTP_URL".to_owned(), mailbox.url()),
+            ("IDP_MAIL__OUTBOX_DIR".to_owned(), format!("{dir}/outbox")),
+        ];
         let fig = Settings::figment()
             .merge(Serialized::default("server.listen", "127.0.0.1:0"))
             .merge(Serialized::default("server.issuer", ""))
             .merge(Serialized::default("database.url", db))
             .merge(Serialized::default("redis.url", redis))
-            .merge(Serialized::default(
-                "redis.key_prefix",
-                format!("hkid-test:{}:", uuid::Uuid::new_v4().simple()),
-            ))
+            .merge(Serialized::default("redis.key_prefix", prefix))
             .merge(Serialized::default("mail.outbox_dir", format!("{dir}/outbox")))
             .merge(Serialized::default("mail.smtp_url", mailbox.url()))
             .merge(Serialized::default("mail.retry_first_delay", 1));
@@ -171,6 +178,7 @@ impl TestApp {
         }
         let app = hk_idp::App::build(&settings).await.expect("app builds");
         let base = app.issuer().to_owned();
+        cli_env.push(("IDP_ISSUER".to_owned(), base.clone()));
         let addr = app.addr();
         let services = app.services.clone();
         let (tx, rx) = oneshot::channel();
@@ -188,10 +196,25 @@ impl TestApp {
             services,
             browser,
             mailbox,
+            cli_env,
             _data: data,
             _pg: pg,
             stop: Some(tx),
         }
+    }
+
+    /// Runs the `hk-idp` binary on this server's database, cache and mail relay.
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        let env = self.cli_env.clone();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let stdin = stdin.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::config::hk_idp(&env, &args, stdin.as_deref())
+        })
+        .await
+        .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,7 +243,12 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             ..Default::default()
         };
-        self.services.provider.create_member(new, 15, "test").await.unwrap().id
+        self.services
+            .provider
+            .create_member(new, 15, &hk_idp_core::audit::Actor::cli())
+            .await
+            .unwrap()
+            .id
     }
 
     /// A confidential client (Basic auth, code + refresh) with redirect `https://rp.example/cb`.
@@ -238,10 +266,19 @@ impl TestApp {
             id_token_alg: SigningAlg::RS256,
             initiate_login_uri: None,
             first_party: true,
+            ..Default::default()
         };
         tweak(&mut new);
-        let (c, secret) = self.services.provider.create_client(new, "test").await.unwrap();
-        TestClient { id: c.id, secret }
+        let issued = self
+            .services
+            .provider
+            .create_client(new, &hk_idp_core::audit::Actor::cli())
+            .await
+            .unwrap();
+        TestClient {
+            id: issued.client.id,
+            secret: issued.secret,
+        }
     }
 }
 

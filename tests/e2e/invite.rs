@@ -90,28 +90,36 @@ async fn user_invite_mails_the_portal_link_with_iss_and_login_hint() {
             .status
             .success()
     );
+    // --all-pending invites the pending members not invited yet: the first was.
     let out = run(env.clone(), args(&["user", "invite", "--all-pending", "--json"])).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let invited: Vec<&str> = v["invited"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        invited.contains(&first.as_str()) && invited.contains(&second.as_str()),
-        "{v}"
-    );
+    assert_eq!(v["invited"], 1, "{v}");
     let mail = mailbox.wait_for(&second, 1).await;
     let link = link_in(&mail.text, "https://portal.hk.no/login");
     assert_eq!(param(&link, "iss").as_deref(), Some("https://id.hk.no"));
     assert_eq!(param(&link, "login_hint").as_deref(), Some(second.as_str()));
     assert_eq!(mail.from, "noreply@hk.no");
 
-    // An unknown member: a clear failure and a non-zero exit.
+    // Run again (as after a stop): nobody is invited twice.
+    let out = run(env.clone(), args(&["user", "invite", "--all-pending", "--json"])).await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 0, "{v}");
+    assert_eq!(mailbox.to(&second).len(), 1);
+    // Not by accident either: one member again needs --resend (exit code 5).
+    let out = run(env.clone(), args(&["user", "invite", "--email", &first])).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--resend")
+            || String::from_utf8_lossy(&out.stderr).contains("resend")
+    );
+    let out = run(env.clone(), args(&["user", "invite", "--email", &first, "--resend"])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    mailbox.wait_for(&first, 2).await;
+
+    // An unknown member: a clear failure and exit code 4.
     let out = run(env, args(&["user", "invite", "--email", &email()])).await;
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(4));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not found"),
         "{}",

@@ -24,6 +24,15 @@ async fn suite(store: Arc<dyn KvStore>) {
     store.delete(&a).await.unwrap();
     assert_eq!(store.get(&a).await.unwrap(), None);
 
+    let (m1, m2) = (k("many"), k("many"));
+    store.put(&m2, b"two", Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        store.get_many(&[m1.clone(), m2.clone(), m1]).await.unwrap(),
+        vec![None, Some(b"two".to_vec()), None],
+        "get_many answers in the order asked"
+    );
+    assert_eq!(store.get_many(&[m2]).await.unwrap(), vec![Some(b"two".to_vec())]);
+
     let e = k("expiring");
     store.put(&e, b"x", Duration::from_millis(300)).await.unwrap();
     assert!(store.get(&e).await.unwrap().is_some());

@@ -10,6 +10,7 @@ mod otp_rules;
 mod smtp;
 
 mod activation;
+mod admin_api;
 mod admin_users;
 mod authorize;
 mod bad_input;

@@ -68,7 +68,12 @@ impl TestApp {
             name: Some(name.into()),
             ..Default::default()
         };
-        self.services.provider.create_member(new, 15, "test").await.unwrap().id
+        self.services
+            .provider
+            .create_member(new, 15, &hk_idp_core::audit::Actor::cli())
+            .await
+            .unwrap()
+            .id
     }
 
     /// Activation or reset from start to finish; returns where step 2 redirects.

@@ -1,5 +1,7 @@
 //! Audit events: who did what, when, from where. Never a secret.
 
+use crate::error::CoreError;
+use crate::provider::Provider;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -16,7 +18,30 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+/// Who acts, as the audit trail names them: `admin:<token id>`, `cli`,
+/// `client:<id>`, `member:<id>` — and from which address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn new(id: impl Into<String>, ip: Option<String>) -> Self {
+        Self { id: id.into(), ip }
+    }
+    /// The command line, run on the server itself.
+    pub fn cli() -> Self {
+        Self::new("cli", None)
+    }
+}
+
 impl AuditEvent {
+    /// An event done by `actor`, from their address.
+    pub fn by(kind: &str, actor: &Actor, at: i64) -> Self {
+        Self::new(kind, actor.id.clone(), at).ip(actor.ip.clone())
+    }
+
     pub fn new(kind: &str, actor: String, at: i64) -> Self {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
@@ -44,5 +69,87 @@ impl AuditEvent {
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
         self
+    }
+}
+
+/// A filter over the audit trail, newest first, a page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub member_id: Option<String>,
+    /// An exact kind (`login.failed`) or a family of kinds ending in a dot (`login.`).
+    pub kind: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+    /// Continue after this event (from the previous page's `next`).
+    pub after: Option<Cursor>,
+    pub limit: u64,
+}
+
+/// Where a page ended: the last event's time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at, self.id)
+    }
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let bad = || CoreError::Invalid("cursor: not one this server handed out".into());
+        let (at, id) = raw.split_once('.').ok_or_else(bad)?;
+        let at = at.parse().map_err(|_| bad())?;
+        if id.is_empty() || id.len() > 36 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(bad());
+        }
+        Ok(Self { at, id: id.to_owned() })
+    }
+}
+
+/// One page of the trail and where the next begins.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+pub const MAX_PAGE: u64 = 1000;
+
+impl Provider {
+    pub async fn audit_page(&self, mut q: AuditQuery) -> Result<AuditPage, CoreError> {
+        if q.limit == 0 || q.limit > MAX_PAGE {
+            return Err(CoreError::Invalid(format!("limit: 1 to {MAX_PAGE}")));
+        }
+        if let Some(k) = &q.kind
+            && (k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'))
+        {
+            return Err(CoreError::Invalid("kind: 1 to 64 of a-z, '.' and '_'".into()));
+        }
+        if let (Some(s), Some(u)) = (q.since, q.until)
+            && s >= u
+        {
+            return Err(CoreError::Invalid("since must be before until".into()));
+        }
+        let limit = q.limit;
+        q.limit += 1;
+        let mut events = self.audit.list_events(&q).await?;
+        let next = if events.len() as u64 > limit {
+            events.truncate(limit as usize);
+            events.last().map(|e| {
+                Cursor {
+                    at: e.at,
+                    id: e.id.clone(),
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(AuditPage { events, next })
     }
 }

@@ -1,5 +1,6 @@
 //! Relying parties (clients) and their registered metadata.
 
+use crate::error::{OAuthError, OAuthErrorCode};
 use crate::keys::SigningAlg;
 use crate::scope::Scope;
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,21 @@ pub struct Client {
     pub initiate_login_uri: Option<String>,
     /// First-party clients skip the consent page.
     pub first_party: bool,
+    pub about: ClientAbout,
+    /// SHA-256 of the RFC 7592 registration access token.
+    pub registration_token_hash: Option<String>,
     pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Descriptive metadata (RFC 7591 §2) and the scope the client may ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAbout {
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub contacts: Vec<String>,
+    /// Space-separated scopes the client may be granted; `None` = all we support.
+    pub scope: Option<String>,
 }
 
 impl Client {
@@ -94,11 +109,13 @@ impl Client {
 
     /// Scopes a client may be granted in the code flow.
     pub fn allowed_scope(&self) -> Scope {
-        Scope::parse(&crate::scope::SUPPORTED.join(" ")).unwrap_or_default()
+        let all = crate::scope::SUPPORTED.join(" ");
+        Scope::parse(self.about.scope.as_deref().unwrap_or(&all)).unwrap_or_default()
     }
 }
 
-/// What `client create` asks for; validated into a `Client` by the provider.
+/// What registering a client asks for (`client create`, RFC 7591); `check`
+/// holds the rules both share.
 #[derive(Debug, Clone)]
 pub struct NewClient {
     pub name: String,
@@ -109,6 +126,93 @@ pub struct NewClient {
     pub id_token_alg: SigningAlg,
     pub initiate_login_uri: Option<String>,
     pub first_party: bool,
+    pub about: ClientAbout,
+}
+
+impl Default for NewClient {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            auth_method: AuthMethod::ClientSecretBasic,
+            id_token_alg: SigningAlg::RS256,
+            initiate_login_uri: None,
+            first_party: false,
+            about: ClientAbout::default(),
+        }
+    }
+}
+
+fn metadata_error(msg: impl Into<String>) -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidClientMetadata, msg)
+}
+
+impl NewClient {
+    /// RFC 7591 §2 and our rules; errors name the field (§3.2.2).
+    pub fn check(&self) -> Result<(), OAuthError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(metadata_error(
+                "client_name: 1 to 200 characters, no control characters",
+            ));
+        }
+        let has_code = self.grant_types.contains(&GrantType::AuthorizationCode);
+        if has_code && self.redirect_uris.is_empty() {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidRedirectUri,
+                "redirect_uris: at least one is required",
+            ));
+        }
+        if !has_code && self.grant_types.contains(&GrantType::RefreshToken) {
+            return Err(metadata_error(
+                "grant_types: refresh_token needs authorization_code (client_credentials gets no refresh token)",
+            ));
+        }
+        if self.grant_types.is_empty() {
+            return Err(metadata_error("grant_types: at least one is required"));
+        }
+        if self.auth_method == AuthMethod::None && self.grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(metadata_error(
+                "grant_types: a public client (none) cannot use client_credentials",
+            ));
+        }
+        for uri in &self.redirect_uris {
+            validate_redirect_uri(uri)
+                .map_err(|e| OAuthError::new(OAuthErrorCode::InvalidRedirectUri, format!("redirect_uris: {e}")))?;
+        }
+        let uris = [
+            ("initiate_login_uri", &self.initiate_login_uri),
+            ("client_uri", &self.about.client_uri),
+            ("logo_uri", &self.about.logo_uri),
+        ];
+        for uri in &self.post_logout_redirect_uris {
+            validate_redirect_uri(uri).map_err(|e| metadata_error(format!("post_logout_redirect_uris: {e}")))?;
+        }
+        for (field, uri) in uris {
+            if let Some(u) = uri {
+                validate_redirect_uri(u).map_err(|e| metadata_error(format!("{field}: {e}")))?;
+            }
+        }
+        if self.about.contacts.len() > 20 {
+            return Err(metadata_error("contacts: at most 20"));
+        }
+        for c in &self.about.contacts {
+            crate::email::Email::parse(c).map_err(|e| metadata_error(format!("contacts: {c}: {e}")))?;
+        }
+        if let Some(scope) = &self.about.scope {
+            for s in scope.split(' ') {
+                if !crate::scope::SUPPORTED.contains(&s) {
+                    return Err(metadata_error(format!("scope: {s:?} is not supported")));
+                }
+            }
+            if has_code && !scope.split(' ').any(|s| s == "openid") {
+                return Err(metadata_error("scope: a client that logs members in needs openid"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A URI a client may register for redirects: absolute, no fragment, https

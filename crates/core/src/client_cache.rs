@@ -73,6 +73,17 @@ impl ClientStore for CachedClientStore {
         self.forget(id);
         deleted
     }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.forget(&client.id);
+        let updated = self.inner.update_client(client).await;
+        self.forget(&client.id);
+        updated
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.inner.list_clients().await
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +115,12 @@ mod tests {
         async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
             Ok(self.clients.lock().unwrap().remove(id).is_some())
         }
+        async fn update_client(&self, c: &Client) -> Result<(), StoreError> {
+            self.insert_client(c).await
+        }
+        async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+            Ok(self.clients.lock().unwrap().values().cloned().collect())
+        }
     }
 
     fn client() -> Client {
@@ -118,7 +135,10 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             initiate_login_uri: None,
             first_party: false,
+            about: Default::default(),
+            registration_token_hash: None,
             created_at: 0,
+            updated_at: 0,
         }
     }
 

@@ -1,4 +1,6 @@
-//! E-mail addresses: trimmed, lower-cased, checked for a plausible shape.
+//! E-mail addresses: trimmed, lower-cased, the domain in its IDNA ASCII form
+//! (UTS #46, so `kari@blåbær.no` and `kari@xn--blbr-roah.no` are one
+//! address), checked for a plausible shape.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,12 +17,18 @@ impl Email {
         if s.is_empty() {
             return Err("e-mail address is empty".into());
         }
-        if s.len() > 254 {
-            return Err("e-mail address is too long".into());
-        }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("e-mail address has no @".into());
         };
+        let domain = if domain.is_ascii() {
+            domain.to_owned()
+        } else {
+            idna::domain_to_ascii_strict(domain).map_err(|_| "e-mail address has an invalid domain name".to_owned())?
+        };
+        let s = format!("{local}@{domain}");
+        if s.len() > 254 {
+            return Err("e-mail address is too long".into());
+        }
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -28,7 +36,9 @@ impl Email {
             && domain
                 .split('.')
                 .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains(char::is_whitespace)
@@ -65,6 +75,10 @@ mod tests {
             Email::parse("  Kari.Nordmann@HK.no ").map(|e| e.0),
             Ok("kari.nordmann@hk.no".into())
         );
+        // IDNA: the Unicode and the ASCII spelling of a domain are one address.
+        let unicode = Email::parse("Kari@Blåbær.no").unwrap();
+        assert_eq!(unicode.as_str(), "kari@xn--blbr-roah.no");
+        assert_eq!(Email::parse("kari@xn--blbr-roah.no").unwrap(), unicode);
         for bad in [
             "",
             "kari",
@@ -74,6 +88,8 @@ mod tests {
             "ka ri@hk.no",
             "kari@hk..no",
             "<a>@hk.no",
+            "kari@hk_no.no",
+            "kari@a\u{2028}b.no",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

@@ -120,6 +120,12 @@ pub enum CoreError {
     EmailExists,
     #[error("not found")]
     NotFound,
+    /// The request clashes with the current state (e.g. invited before).
+    #[error("{0}")]
+    Conflict(String),
+    /// A service we depend on (the mail server) failed; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("store failed")]

@@ -2,6 +2,7 @@
 //! with the e-mail filled in (OIDC Core §4, third-party initiated login:
 //! `iss` and `login_hint`), or, without a portal, to the activation page.
 
+use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::locale::Locale;
 use crate::mail::{MailKind, MailMessage};
@@ -32,38 +33,55 @@ impl Provider {
         Ok(link)
     }
 
-    /// Sends the invitation to the member with `email` now, with retries.
-    pub async fn invite(&self, email: &str) -> Result<Member, CoreError> {
-        let email = crate::email::Email::parse(email).map_err(CoreError::Invalid)?;
-        let member = self
-            .members
-            .find_member_by_email(email.as_str())
-            .await?
-            .ok_or(CoreError::NotFound)?;
+    /// Sends the invitation to `member` now, with retries, and notes when.
+    /// A member already invited is invited again only with `resend`.
+    pub async fn invite_member(&self, member: &Member, resend: bool, actor: &Actor) -> Result<Member, CoreError> {
         if member.status == MemberStatus::Disabled {
             return Err(CoreError::Invalid("the member is disabled".into()));
+        }
+        if member.invited_at.is_some() && !resend {
+            return Err(CoreError::Conflict(
+                "the member was invited before; ask for a resend to invite again".into(),
+            ));
         }
         let mail = MailMessage {
             to: member.email.to_string(),
             name: member.name.clone(),
             locale: Locale::Nb,
             kind: MailKind::Invitation {
-                link: self.invitation_link(&member).await?,
+                link: self.invitation_link(member).await?,
             },
         };
         self.mail
             .send_now(&mail)
             .await
-            .map_err(|e| CoreError::Internal(format!("the invitation could not be sent: {e}")))?;
-        self.audit_member("member.invited", &member.id, None, None).await;
-        Ok(member)
+            .map_err(|e| CoreError::Unavailable(format!("the invitation could not be sent: {e}")))?;
+        let now = self.clock.now();
+        self.members.mark_invited(&member.id, now).await?;
+        let kind = if member.invited_at.is_some() {
+            "member.reinvited"
+        } else {
+            "member.invited"
+        };
+        self.record(AuditEvent::by(kind, actor, now).member(&member.id)).await;
+        Ok(Member {
+            invited_at: Some(now),
+            ..member.clone()
+        })
     }
 
-    /// Pending members in id order, a page at a time.
-    pub async fn pending_members(&self, after: Option<&str>, limit: u64) -> Result<Vec<Member>, CoreError> {
-        Ok(self
-            .members
-            .list_members_by_status(MemberStatus::Pending, after, limit)
-            .await?)
+    /// Members still pending and not yet invited (all pending with
+    /// `resend`), in id order, a page at a time.
+    pub async fn members_to_invite(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+        resend: bool,
+    ) -> Result<Vec<Member>, CoreError> {
+        Ok(self.members.list_members_to_invite(after, limit, resend).await?)
+    }
+
+    pub async fn find_member(&self, id: &str) -> Result<Member, CoreError> {
+        self.members.find_member(id).await?.ok_or(CoreError::NotFound)
     }
 }

@@ -16,6 +16,8 @@ pub trait KvStore: Send + Sync {
     /// Stores only if `key` is absent; true if stored.
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Several keys in one round trip, in the order asked.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Removes and returns the value atomically: of concurrent takes, one wins.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
@@ -57,6 +59,22 @@ impl Kv {
 
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.0.get(key).await?.is_some())
+    }
+
+    /// Several raw values in one round trip, in the order asked.
+    pub async fn get_many_raw(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.0.get_many(keys).await?;
+        if found.len() != keys.len() {
+            return Err(StoreError::Backend(format!(
+                "asked for {} keys, got {}",
+                keys.len(),
+                found.len()
+            )));
+        }
+        Ok(found)
     }
 
     pub async fn incr(&self, key: &str, window: i64) -> Result<u64, StoreError> {

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod email;
 pub mod error;
 pub mod grant;
+pub mod import;
 pub mod invite;
 pub mod keys;
 pub mod kv;

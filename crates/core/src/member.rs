@@ -43,6 +43,8 @@ pub struct Member {
     pub failed_logins: i32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the last invitation mail went out.
+    pub invited_at: Option<i64>,
 }
 
 impl Member {
@@ -58,6 +60,7 @@ impl Member {
             failed_logins: 0,
             created_at: now,
             updated_at: now,
+            invited_at: None,
         }
     }
 
@@ -77,6 +80,7 @@ pub struct MemberView {
     pub status: MemberStatus,
     pub created_at: i64,
     pub updated_at: i64,
+    pub invited_at: Option<i64>,
 }
 
 impl From<&Member> for MemberView {
@@ -90,6 +94,7 @@ impl From<&Member> for MemberView {
             status: m.status,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            invited_at: m.invited_at,
         }
     }
 }

@@ -59,11 +59,24 @@ impl Provider {
     /// The short-lived marker that access tokens of a family check.
     pub async fn mark_family_revoked(&self, family_id: &str) -> Result<(), StoreError> {
         self.kv
-            .mark(&format!("family_revoked:{family_id}"), self.settings.refresh_token_ttl)
+            .mark(&family_revoked_key(family_id), self.settings.refresh_token_ttl)
             .await
     }
 
     pub async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
-        self.kv.exists(&format!("family_revoked:{family_id}")).await
+        self.kv.exists(&family_revoked_key(family_id)).await
     }
+}
+
+pub(crate) fn family_revoked_key(family_id: &str) -> String {
+    format!("family_revoked:{family_id}")
+}
+
+/// Set when a client is deleted: its access tokens stop working at once.
+pub(crate) fn client_revoked_key(client_id: &str) -> String {
+    format!("client_revoked:{client_id}")
+}
+
+pub(crate) fn jti_revoked_key(jti: &str) -> String {
+    format!("jti_revoked:{jti}")
 }

@@ -28,7 +28,7 @@ impl Provider {
             if let (Some(owner), Some(jti), true) = (owner, jti, left > 0)
                 && owner == client.id
             {
-                self.kv.mark(&format!("jti_revoked:{jti}"), left).await?;
+                self.kv.mark(&crate::provider::jti_revoked_key(jti), left).await?;
             }
         }
         Ok(())

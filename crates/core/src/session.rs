@@ -17,8 +17,12 @@ pub struct Session {
     pub created_ms: i64,
 }
 
-fn member_marker(member_id: &str) -> String {
+pub(crate) fn member_marker(member_id: &str) -> String {
     format!("member_sessions_ended:{member_id}")
+}
+
+pub(crate) fn session_ended_key(sid: &str) -> String {
+    format!("session_ended:{sid}")
 }
 
 fn key(cookie: &str) -> String {
@@ -56,13 +60,6 @@ impl Provider {
             self.mark_family_revoked(&fam).await?;
         }
         Ok(())
-    }
-
-    /// True if a token issued at `iat` (seconds) predates the member's last
-    /// password change. A token from the very second of the change survives:
-    /// whole seconds cannot tell it from one issued just after.
-    pub async fn token_predates_member_reset(&self, member_id: &str, iat: i64) -> Result<bool, StoreError> {
-        self.member_marker_after(member_id, iat * 1000 + 999).await
     }
 
     async fn member_marker_after(&self, member_id: &str, ms: i64) -> Result<bool, StoreError> {
@@ -107,7 +104,7 @@ impl Provider {
 
     async fn end_session_tokens(&self, sid: &str) -> Result<(), StoreError> {
         self.kv
-            .mark(&format!("session_ended:{sid}"), self.settings.refresh_token_ttl)
+            .mark(&session_ended_key(sid), self.settings.refresh_token_ttl)
             .await?;
         for fam in self.refresh.revoke_online_families_of_session(sid).await? {
             self.mark_family_revoked(&fam).await?;
@@ -116,6 +113,6 @@ impl Provider {
     }
 
     pub async fn is_session_ended(&self, sid: &str) -> Result<bool, StoreError> {
-        self.kv.exists(&format!("session_ended:{sid}")).await
+        self.kv.exists(&session_ended_key(sid)).await
     }
 }

@@ -20,6 +20,17 @@ pub trait MemberStore: Send + Sync {
     async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
     async fn delete_member(&self, id: &str) -> Result<bool, StoreError>;
     /// Members with `status`, ordered by id, after `after` (keyset paging).
+    /// In one transaction: registers the candidates whose e-mail is not yet
+    /// registered, with the audit events about them; true for each created.
+    async fn import_members(&self, candidates: &[Member], events: &[AuditEvent]) -> Result<Vec<bool>, StoreError>;
+    async fn mark_invited(&self, id: &str, at: i64) -> Result<(), StoreError>;
+    /// Pending members not yet invited (or all pending with `resend`), in id order.
+    async fn list_members_to_invite(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+        resend: bool,
+    ) -> Result<Vec<Member>, StoreError>;
     async fn list_members_by_status(
         &self,
         status: MemberStatus,
@@ -36,6 +47,10 @@ pub trait ClientStore: Send + Sync {
     /// ones first, then the oldest.
     async fn find_portal_client(&self) -> Result<Option<Client>, StoreError>;
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+    /// Replaces a client's row (RFC 7592 update).
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Every client, oldest first (for `client list`).
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
 }
 
 #[async_trait]
@@ -68,6 +83,8 @@ pub trait RefreshStore: Send + Sync {
     async fn revoke_family(&self, id: &str) -> Result<bool, StoreError>;
     /// Revokes the member's families; returns their ids.
     async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Revokes the client's families; returns their ids.
+    async fn revoke_families_of_client(&self, client_id: &str) -> Result<Vec<String>, StoreError>;
     /// Revokes families tied to an SSO session and not granted `offline_access`.
     async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
     async fn insert_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
@@ -81,7 +98,8 @@ pub trait RefreshStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn insert_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
-    async fn list_events(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Events matching `q`, newest first, at most `q.limit`.
+    async fn list_events(&self, q: &crate::audit::AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
 /// Health of the durable store, for `/readyz`.

@@ -172,7 +172,7 @@ async fn main() {
     phase("after discovery and JWKS", &mut rss);
 
     // Token endpoint (client_credentials: one ES256 access token) against ES256 signing alone.
-    let (service, secret) = p
+    let issued = p
         .create_client(
             NewClient {
                 name: "bench".into(),
@@ -183,12 +183,13 @@ async fn main() {
                 id_token_alg: SigningAlg::RS256,
                 initiate_login_uri: None,
                 first_party: true,
+                ..Default::default()
             },
-            "bench",
+            &hk_idp_core::audit::Actor::cli(),
         )
         .await
         .unwrap();
-    let secret = secret.unwrap();
+    let (service, secret) = (issued.client, issued.secret.unwrap());
     let token_url = format!("{base}/token");
     let empty_url = empty.1.clone();
     let token_like = |url: String| {
@@ -246,7 +247,7 @@ async fn main() {
             ..Default::default()
         },
         15,
-        "bench",
+        &hk_idp_core::audit::Actor::cli(),
     )
     .await
     .unwrap();
@@ -296,7 +297,7 @@ async fn main() {
             ..Default::default()
         },
         15,
-        "bench",
+        &hk_idp_core::audit::Actor::cli(),
     )
     .await
     .unwrap();

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::settings::{Secret, Settings};
 use anyhow::Context;
 use hk_idp_core::Provider;
+use hk_idp_core::audit::Actor;
 use hk_idp_core::client::{AuthMethod, GrantType, NewClient};
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::member::MemberStatus;
@@ -64,7 +65,7 @@ async fn demo_client(p: &Provider, base: &str) -> anyhow::Result<String> {
     {
         return Ok(c.id);
     }
-    let (client, _) = p
+    let issued = p
         .create_client(
             NewClient {
                 name: "Bedriftsportalen (demo)".into(),
@@ -75,11 +76,12 @@ async fn demo_client(p: &Provider, base: &str) -> anyhow::Result<String> {
                 id_token_alg: SigningAlg::RS256,
                 initiate_login_uri: Some(login),
                 first_party: true,
+                ..Default::default()
             },
-            "demo",
+            &Actor::new("demo", None),
         )
         .await?;
-    Ok(client.id)
+    Ok(issued.client.id)
 }
 
 /// The pending demo member, invited once when first registered.
@@ -98,7 +100,8 @@ async fn demo_member(p: &Provider) -> anyhow::Result<&'static str> {
         org_name: Some("Handel og Kontor i Norge".into()),
         password: None,
     };
-    p.create_member(new, p.settings.password_min_length, "demo").await?;
-    p.invite(DEMO_EMAIL).await?;
+    let demo = Actor::new("demo", None);
+    let member = p.create_member(new, p.settings.password_min_length, &demo).await?;
+    p.invite_member(&member, false, &demo).await?;
     Ok("pending: activate the account; the invitation is in the outbox")
 }

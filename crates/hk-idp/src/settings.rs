@@ -84,6 +84,8 @@ pub struct Mail {
     pub outbox_dir: String,
     pub retry_attempts: u32,
     pub retry_first_delay: u32,
+    /// `user invite --all-pending` sends at most this many mails a second.
+    pub invitations_per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +244,9 @@ impl Settings {
                     "must be an http(s) URL without query or fragment",
                 ));
             }
+        }
+        if !(1..=1000).contains(&self.mail.invitations_per_second) {
+            return Err(invalid("mail.invitations_per_second", "must be 1 to 1000"));
         }
         let db = &self.database.url.0;
         if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {

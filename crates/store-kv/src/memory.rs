@@ -87,6 +87,20 @@ impl KvStore for MemoryStore {
         })
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.with(|m, now| {
+            keys.iter()
+                .map(|k| {
+                    if live(m, k, now) {
+                        m.get(k.as_str()).map(|(v, _)| v.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+    }
+
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.with(|m, now| {
             if live(m, key, now) {

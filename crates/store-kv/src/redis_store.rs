@@ -71,6 +71,15 @@ impl KvStore for RedisStore {
         c.get(self.key(key)).await.map_err(backend)
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        redis::cmd("MGET").arg(&full).query_async(&mut c).await.map_err(backend)
+    }
+
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut c = self.conn.clone();
         c.get_del(self.key(key)).await.map_err(backend)

@@ -1,37 +1,65 @@
 //! `AuditStore` on `audit_events`.
 
-use crate::entity::audit_event::{Column, Entity, Model};
+use crate::entity::audit_event::{ActiveModel, Column, Entity, Model};
 use crate::{SqlStore, db_error};
 use async_trait::async_trait;
 use hk_idp_core::audit::AuditEvent;
+use hk_idp_core::audit::AuditQuery;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::store::AuditStore;
-use sea_orm::{EntityTrait, IntoActiveModel, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+
+pub(crate) fn to_model(e: &AuditEvent) -> ActiveModel {
+    Model {
+        id: e.id.clone(),
+        at: e.at,
+        kind: e.kind.clone(),
+        actor: e.actor.clone(),
+        member_id: e.member_id.clone(),
+        client_id: e.client_id.clone(),
+        ip: e.ip.clone(),
+        detail: e.detail.clone(),
+    }
+    .into_active_model()
+}
 
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn insert_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        let m = Model {
-            id: e.id.clone(),
-            at: e.at,
-            kind: e.kind.clone(),
-            actor: e.actor.clone(),
-            member_id: e.member_id.clone(),
-            client_id: e.client_id.clone(),
-            ip: e.ip.clone(),
-            detail: e.detail.clone(),
-        };
-        Entity::insert(m.into_active_model())
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
+        Entity::insert(to_model(e)).exec(&self.db).await.map_err(db_error)?;
         Ok(())
     }
 
-    async fn list_events(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn list_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut cond = Condition::all();
+        if let Some(m) = &q.member_id {
+            cond = cond.add(Column::MemberId.eq(m.as_str()));
+        }
+        match q.kind.as_deref() {
+            Some(k) if k.ends_with('.') => cond = cond.add(Column::Kind.starts_with(k)),
+            Some(k) => cond = cond.add(Column::Kind.eq(k)),
+            None => {}
+        }
+        if let Some(s) = q.since {
+            cond = cond.add(Column::At.gte(s));
+        }
+        if let Some(u) = q.until {
+            cond = cond.add(Column::At.lt(u));
+        }
+        if let Some(c) = &q.after {
+            cond = cond.add(
+                Condition::any().add(Column::At.lt(c.at)).add(
+                    Condition::all()
+                        .add(Column::At.eq(c.at))
+                        .add(Column::Id.lt(c.id.as_str())),
+                ),
+            );
+        }
         let rows = Entity::find()
+            .filter(cond)
             .order_by_desc(Column::At)
-            .limit(limit)
+            .order_by_desc(Column::Id)
+            .limit(q.limit)
             .all(&self.db)
             .await
             .map_err(db_error)?;

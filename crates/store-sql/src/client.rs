@@ -3,11 +3,11 @@
 use crate::entity::client::{Column, Entity, Model};
 use crate::{SqlStore, db_error};
 use async_trait::async_trait;
-use hk_idp_core::client::{AuthMethod, Client, GrantType};
+use hk_idp_core::client::{AuthMethod, Client, ClientAbout, GrantType};
 use hk_idp_core::error::StoreError;
 use hk_idp_core::keys::SigningAlg;
 use hk_idp_core::store::ClientStore;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
 fn list(raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Backend(format!("corrupt client row: {e}")))
@@ -29,7 +29,15 @@ fn to_core(m: Model) -> Result<Client, StoreError> {
         name: m.name,
         initiate_login_uri: m.initiate_login_uri,
         first_party: m.first_party,
+        about: ClientAbout {
+            client_uri: m.client_uri,
+            logo_uri: m.logo_uri,
+            contacts: list(&m.contacts)?,
+            scope: m.scope,
+        },
+        registration_token_hash: m.registration_token_hash,
         created_at: m.created_at,
+        updated_at: m.updated_at,
     })
 }
 
@@ -47,6 +55,12 @@ fn to_model(c: &Client) -> Model {
         initiate_login_uri: c.initiate_login_uri.clone(),
         first_party: c.first_party,
         created_at: c.created_at,
+        client_uri: c.about.client_uri.clone(),
+        logo_uri: c.about.logo_uri.clone(),
+        contacts: json(&c.about.contacts),
+        scope: c.about.scope.clone(),
+        registration_token_hash: c.registration_token_hash.clone(),
+        updated_at: c.updated_at,
     }
 }
 
@@ -80,6 +94,28 @@ impl ClientStore for SqlStore {
             .map_err(db_error)?
             .map(to_core)
             .transpose()
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        to_model(client)
+            .into_active_model()
+            .reset_all()
+            .update(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        Entity::find()
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(to_core)
+            .collect()
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {

@@ -3,12 +3,16 @@
 use crate::entity::member::{ActiveModel, Column, Entity, Model};
 use crate::{SqlStore, db_error};
 use async_trait::async_trait;
+use hk_idp_core::audit::AuditEvent;
 use hk_idp_core::email::Email;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::member::{Member, MemberStatus};
 use hk_idp_core::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::collections::HashSet;
 
 fn to_core(m: Model) -> Member {
     Member {
@@ -22,6 +26,7 @@ fn to_core(m: Model) -> Member {
         failed_logins: m.failed_logins,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        invited_at: m.invited_at,
     }
 }
 
@@ -37,6 +42,7 @@ fn to_model(m: &Member) -> Model {
         failed_logins: m.failed_logins,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        invited_at: m.invited_at,
     }
 }
 
@@ -103,6 +109,88 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(r.rows_affected > 0)
+    }
+
+    async fn import_members(&self, candidates: &[Member], events: &[AuditEvent]) -> Result<Vec<bool>, StoreError> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let emails: Vec<&str> = candidates.iter().map(|m| m.email.as_str()).collect();
+        let existing: HashSet<String> = Entity::find()
+            .select_only()
+            .column(Column::Email)
+            .filter(Column::Email.is_in(emails))
+            .into_tuple::<String>()
+            .all(&txn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+        let created: Vec<bool> = candidates
+            .iter()
+            .map(|m| !existing.contains(m.email.as_str()))
+            .collect();
+        let fresh: Vec<ActiveModel> = candidates
+            .iter()
+            .zip(&created)
+            .filter(|(_, c)| **c)
+            .map(|(m, _)| to_model(m).into_active_model())
+            .collect();
+        if !fresh.is_empty() {
+            let ids: HashSet<&str> = candidates
+                .iter()
+                .zip(&created)
+                .filter(|(_, c)| **c)
+                .map(|(m, _)| m.id.as_str())
+                .collect();
+            Entity::insert_many(fresh).exec(&txn).await.map_err(db_error)?;
+            let audit: Vec<_> = events
+                .iter()
+                .filter(|e| e.member_id.as_deref().is_some_and(|id| ids.contains(id)))
+                .map(crate::audit::to_model)
+                .collect();
+            if !audit.is_empty() {
+                crate::entity::audit_event::Entity::insert_many(audit)
+                    .exec(&txn)
+                    .await
+                    .map_err(db_error)?;
+            }
+        }
+        txn.commit().await.map_err(db_error)?;
+        Ok(created)
+    }
+
+    async fn mark_invited(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        Entity::update_many()
+            .col_expr(Column::InvitedAt, Expr::value(at))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_members_to_invite(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+        resend: bool,
+    ) -> Result<Vec<Member>, StoreError> {
+        let mut q = Entity::find().filter(Column::Status.eq(MemberStatus::Pending.as_str()));
+        if !resend {
+            q = q.filter(Column::InvitedAt.is_null());
+        }
+        if let Some(a) = after {
+            q = q.filter(Column::Id.gt(a));
+        }
+        let rows = q
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(to_core).collect())
     }
 
     async fn list_members_by_status(

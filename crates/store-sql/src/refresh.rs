@@ -90,6 +90,11 @@ impl RefreshStore for SqlStore {
             .await
     }
 
+    async fn revoke_families_of_client(&self, client_id: &str) -> Result<Vec<String>, StoreError> {
+        self.revoke_where(Condition::all().add(fam::Column::ClientId.eq(client_id)))
+            .await
+    }
+
     async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         self.revoke_where(
             Condition::all()

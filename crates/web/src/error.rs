@@ -71,6 +71,15 @@ impl IntoResponse for ApiError {
                 "not found".into(),
             ),
             CoreError::Invalid(d) => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest, d.clone()),
+            CoreError::Conflict(d) => (StatusCode::CONFLICT, OAuthErrorCode::InvalidRequest, d.clone()),
+            CoreError::Unavailable(d) => {
+                tracing::warn!(error = %d, "request.dependency_failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    d.clone(),
+                )
+            }
             CoreError::Store(StoreError::Backend(_)) => {
                 log_internal(&self.0);
                 (

@@ -180,8 +180,9 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
 
 /// A request carrying one of the admin tokens as its bearer token.
 pub struct Admin {
-    /// Names the token in the audit trail: the start of its hash, never the token.
-    pub actor: String,
+    /// Names the token in the audit trail by the start of its hash, never
+    /// the token, with the caller's address.
+    pub actor: hk_idp_core::audit::Actor,
 }
 
 impl FromRequestParts<crate::state::AppState> for Admin {
@@ -202,7 +203,7 @@ impl FromRequestParts<crate::state::AppState> for Admin {
         }
         match matched {
             Some(h) => Ok(Admin {
-                actor: format!("admin:{}", h.get(..8).unwrap_or(h)),
+                actor: hk_idp_core::audit::Actor::new(format!("admin:{}", h.get(..8).unwrap_or(h)), peer_ip(parts)),
             }),
             None => {
                 tracing::warn!("admin.token_rejected");
@@ -215,15 +216,17 @@ impl FromRequestParts<crate::state::AppState> for Admin {
 /// The peer address of the connection.
 pub struct ClientIp(pub Option<String>);
 
+fn peer_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+        Ok(Self(peer_ip(parts)))
     }
 }
 

@@ -23,4 +23,8 @@ pub fn router() -> Router<AppState> {
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::REGISTER, post(register::register))
+        .route(
+            &format!("{}/{{client_id}}", paths::REGISTER),
+            get(register::read).put(register::update).delete(register::delete),
+        )
 }

@@ -15,6 +15,12 @@ pub struct Model {
     pub initiate_login_uri: Option<String>,
     pub first_party: bool,
     pub created_at: i64,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub contacts: String,
+    pub scope: Option<String>,
+    pub registration_token_hash: Option<String>,
+    pub updated_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

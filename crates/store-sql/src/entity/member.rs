@@ -15,6 +15,7 @@ pub struct Model {
     pub failed_logins: i32,
     pub created_at: i64,
     pub updated_at: i64,
+    pub invited_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,11 +8,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use hk_idp_core::error::CoreError;
 use hk_idp_core::member::MemberView;
 use hk_idp_core::registry::{MemberChanges, NewMember};
 use serde::Deserialize;
 use std::collections::HashMap;
+
+/// A member list of a few hundred thousand rows fits.
+const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,4 +107,60 @@ pub async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     state.provider.remove_member(&id, &admin.actor).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InviteRequest {
+    #[serde(default)]
+    resend: bool,
+}
+
+/// Sends the invitation mail (202); a second needs `{"resend": true}`.
+pub async fn invite_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        InviteRequest::default()
+    } else {
+        json_body(&headers, &body, false)?
+    };
+    let p = &state.provider;
+    let member = p.find_member(&id).await?;
+    let member = p.invite_member(&member, req.resend, &admin.actor).await?;
+    Ok((StatusCode::ACCEPTED, Json(MemberView::from(&member))).into_response())
+}
+
+/// `text/csv` in, `{"created", "existing", "rejected": [{"line", "reason"}]}` out.
+pub async fn import_users(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<hk_idp_core::import::ImportReport>, ApiError> {
+    let is_csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/csv"));
+    if !is_csv {
+        return Err(CoreError::Invalid("the body must be text/csv".into()).into());
+    }
+    // Read as a stream, not buffered: the general body limit does not apply,
+    // this one does.
+    let mut seen = 0usize;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen += chunk.len();
+        if seen > IMPORT_LIMIT {
+            return Err(std::io::Error::other("the file is larger than 256 MiB"));
+        }
+        Ok(chunk)
+    });
+    let reader = tokio_util::io::StreamReader::new(stream);
+    let report = state.provider.import_csv(reader, &admin.actor).await?;
+    Ok(Json(report))
 }
