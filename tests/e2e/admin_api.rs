@@ -15,6 +15,7 @@ on_both!(
     cli_import_shows_the_same_summary_and_exit_code,
     invitations_go_out_once_unless_resent,
     the_audit_trail_records_every_action_without_secrets,
+    a_nul_byte_in_a_key_is_bad_input_not_a_server_error,
 );
 
 const ADMIN: &str = "admin-token-for-tests-0123456789";
@@ -479,4 +480,36 @@ async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
     let out = app.cli(&["audit", "--kind", "member."], None).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("member.created") && text.contains("admin:"), "{text}");
+}
+
+/// PostgreSQL text cannot hold NUL; such keys must answer as unknown, not 5xx.
+async fn a_nul_byte_in_a_key_is_bad_input_not_a_server_error(b: Backend) {
+    let app = app(b).await;
+    for (method, path, want) in [
+        (Method::GET, "/admin/audit?member=%00", 200),
+        (Method::PATCH, "/admin/users/a%00b", 404),
+        (Method::DELETE, "/admin/users/a%00b", 404),
+        (Method::POST, "/admin/users/a%00b/invite", 404),
+        (Method::GET, "/register/a%00b", 401),
+        (Method::DELETE, "/register/a%00b", 401),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({"name": "Kari"}));
+        let (status, v) = call(&app, method.clone(), path, body).await;
+        assert_eq!(status, want, "{method} {path}: {v}");
+    }
+    let resp = app
+        .browser
+        .get(app.url("/authorize?client_id=a%00b&response_type=code&redirect_uri=https://rp.example/cb&scope=openid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "an unknown client, said on a page");
+    let resp = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth("a\0b", Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }

@@ -1,7 +1,7 @@
 //! `AuditStore` on `audit_events`.
 
 use crate::entity::audit_event::{ActiveModel, Column, Entity, Model};
-use crate::{SqlStore, db_error};
+use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::audit::AuditEvent;
 use hk_idp_core::audit::AuditQuery;
@@ -31,6 +31,9 @@ impl AuditStore for SqlStore {
     }
 
     async fn list_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        if q.member_id.as_deref().is_some_and(|m| !storable(m)) {
+            return Ok(Vec::new());
+        }
         let mut cond = Condition::all();
         if let Some(m) = &q.member_id {
             cond = cond.add(Column::MemberId.eq(m.as_str()));

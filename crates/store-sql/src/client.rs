@@ -1,7 +1,7 @@
 //! `ClientStore` on the `clients` table; lists are JSON arrays in text columns.
 
 use crate::entity::client::{Column, Entity, Model};
-use crate::{SqlStore, db_error};
+use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::client::{AuthMethod, Client, ClientAbout, GrantType};
 use hk_idp_core::error::StoreError;
@@ -75,6 +75,9 @@ impl ClientStore for SqlStore {
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -119,6 +122,9 @@ impl ClientStore for SqlStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        if !storable(id) {
+            return Ok(false);
+        }
         let r = Entity::delete_by_id(id.to_owned())
             .exec(&self.db)
             .await

@@ -1,7 +1,7 @@
 //! `ConsentStore` on `consents`.
 
 use crate::entity::consent::{Column, Entity, Model};
-use crate::{SqlStore, db_error};
+use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::store::ConsentStore;
@@ -11,6 +11,9 @@ use sea_orm::{EntityTrait, IntoActiveModel};
 #[async_trait]
 impl ConsentStore for SqlStore {
     async fn find_consent(&self, member_id: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        if !storable(member_id) || !storable(client_id) {
+            return Ok(None);
+        }
         let row = Entity::find_by_id((member_id.to_owned(), client_id.to_owned()))
             .one(&self.db)
             .await

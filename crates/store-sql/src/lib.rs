@@ -17,6 +17,12 @@ use std::time::Duration;
 
 pub use error::db_error;
 
+/// PostgreSQL text cannot hold NUL: a key with one names no row, on either
+/// database, and must not reach the driver as an error.
+pub(crate) fn storable(key: &str) -> bool {
+    !key.contains('\0')
+}
+
 /// All durable stores over one connection pool.
 #[derive(Clone)]
 pub struct SqlStore {

@@ -1,7 +1,7 @@
 //! `MemberStore` on the `members` table.
 
 use crate::entity::member::{ActiveModel, Column, Entity, Model};
-use crate::{SqlStore, db_error};
+use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::audit::AuditEvent;
 use hk_idp_core::email::Email;
@@ -57,6 +57,9 @@ impl MemberStore for SqlStore {
     }
 
     async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         Ok(Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -104,6 +107,9 @@ impl MemberStore for SqlStore {
     }
 
     async fn delete_member(&self, id: &str) -> Result<bool, StoreError> {
+        if !storable(id) {
+            return Ok(false);
+        }
         let r = Entity::delete_by_id(id.to_owned())
             .exec(&self.db)
             .await

@@ -1,7 +1,7 @@
 //! `RefreshStore` on `refresh_families` and `refresh_tokens`.
 
 use crate::entity::{refresh_family as fam, refresh_token as tok};
-use crate::{SqlStore, db_error};
+use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::refresh::{RefreshFamily, RefreshToken};
@@ -71,6 +71,9 @@ impl RefreshStore for SqlStore {
     }
 
     async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         Ok(fam::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await

@@ -26,12 +26,14 @@ pub async fn list_events(
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let Query(p) = params.map_err(|e| CoreError::Invalid(e.body_text()))?;
+    // `?member=` means no filter, as a form left empty would send it.
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
     let q = AuditQuery {
-        member_id: p.member,
-        kind: p.kind,
+        member_id: given(p.member),
+        kind: given(p.kind),
         since: p.since,
         until: p.until,
-        after: p.cursor.as_deref().map(Cursor::parse).transpose()?,
+        after: given(p.cursor).as_deref().map(Cursor::parse).transpose()?,
         limit: p.limit.unwrap_or(100),
     };
     Ok(Json(state.provider.audit_page(q).await?))
