@@ -12,6 +12,7 @@ mod m20261125_000006_create_audit_events;
 mod m20261201_000007_create_consents;
 mod m20261201_000008_index_members_status;
 mod m20261201_000009_registration_and_invitations;
+mod m20261201_000010_idna_member_emails;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_create_consents::Migration),
             Box::new(m20261201_000008_index_members_status::Migration),
             Box::new(m20261201_000009_registration_and_invitations::Migration),
+            Box::new(m20261201_000010_idna_member_emails::Migration),
         ]
     }
 }

@@ -196,7 +196,7 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
         &app,
         Some(ADMIN),
         json!({"client_name": "Medlemsappen", "redirect_uris": [crate::helpers::REDIRECT],
-               "grant_types": ["authorization_code", "refresh_token"]}),
+               "grant_types": ["authorization_code", "refresh_token"], "scope": "openid email profile offline_access"}),
     )
     .await
     .json()
@@ -331,6 +331,10 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
         .await
         .unwrap();
     assert_eq!(replaced["client_name"], "Unnamed client");
+    assert_eq!(
+        replaced["scope"], "openid email profile offline_access",
+        "a scope left out stays as the admin set it"
+    );
     assert!(replaced.get("client_secret").is_none(), "no rotation unless asked");
 
     // The rules hold on update too, and a token holder cannot make the client first-party.
@@ -357,6 +361,22 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
         ),
         (
             json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "client_secret": "guess"}),
+            400,
+            "invalid_client_metadata",
+        ),
+        // Not wider than the admin registered it: grant types, scopes, the portal link.
+        (
+            json!({"client_id": first.id, "grant_types": ["client_credentials"], "response_types": []}),
+            400,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "scope": "openid organization"}),
+            400,
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "initiate_login_uri": "https://evil.example/login"}),
             400,
             "invalid_client_metadata",
         ),

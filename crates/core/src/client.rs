@@ -145,7 +145,7 @@ impl Default for NewClient {
     }
 }
 
-fn metadata_error(msg: impl Into<String>) -> OAuthError {
+pub(crate) fn metadata_error(msg: impl Into<String>) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidClientMetadata, msg)
 }
 

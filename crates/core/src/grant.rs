@@ -151,7 +151,7 @@ impl Provider {
         tracing::warn!(client_id = %spent.client_id, "token.code_replayed");
         self.kv
             .mark(
-                &format!("jti_revoked:{}", spent.access_jti),
+                &crate::provider::jti_revoked_key(&spent.access_jti),
                 self.settings.access_token_ttl,
             )
             .await?;
@@ -259,6 +259,9 @@ impl Provider {
             return Err(unauthorized("client may not use client_credentials").into());
         }
         let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
+        if !scope.is_subset(&client.allowed_scope()) {
+            return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope not allowed for this client").into());
+        }
         if scope.contains("openid") || scope.contains("offline_access") {
             return Err(
                 OAuthError::new(OAuthErrorCode::InvalidScope, "openid and offline_access need a person").into(),

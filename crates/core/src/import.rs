@@ -127,6 +127,8 @@ impl Provider {
         let mut reader = AsyncReaderBuilder::new()
             .delimiter(delimiter(first))
             .flexible(true)
+            // Rows end at \n, so a CRLF file counts its lines right; the \r is trimmed.
+            .terminator(csv_async::Terminator::Any(b'\n'))
             .trim(csv_async::Trim::All)
             .create_reader(input);
         let header = reader
@@ -218,9 +220,17 @@ impl Provider {
                     .detail("import")
             })
             .collect();
-        let created = match self.members.import_members(&members, &events).await {
-            Err(StoreError::Conflict) => self.members.import_members(&members, &events).await,
-            other => other,
+        let mut tries = 0;
+        let created = loop {
+            tries += 1;
+            match self.members.import_members(&members, &events).await {
+                // Another writer got in first (the same e-mail, or SQLite's
+                // write lock): the batch is read again.
+                Err(e) if tries < 5 && is_transient(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                other => break other,
+            }
         }
         .map_err(|e| {
             let line = batch.first().map(|(l, _)| *l).unwrap_or_default();
@@ -236,6 +246,14 @@ impl Provider {
         }
         batch.clear();
         Ok(())
+    }
+}
+
+fn is_transient(e: &StoreError) -> bool {
+    match e {
+        StoreError::Conflict => true,
+        StoreError::Backend(m) => m.contains("database is locked") || m.contains("busy"),
+        StoreError::NotFound => false,
     }
 }
 

@@ -4,8 +4,8 @@
 //! token, which is kept only as a hash.
 
 use crate::audit::{Actor, AuditEvent};
-use crate::client::{AuthMethod, Client, ClientAbout, GrantType, NewClient};
-use crate::error::{CoreError, OAuthError, OAuthErrorCode};
+use crate::client::{AuthMethod, Client, ClientAbout, GrantType, NewClient, metadata_error};
+use crate::error::{CoreError, OAuthError};
 use crate::keys::SigningAlg;
 use crate::provider::Provider;
 use crate::secret::{hash_token, random_token, verify_token_hash};
@@ -48,10 +48,6 @@ pub struct Issued {
     pub secret: Option<String>,
     /// The registration access token as the caller holds it.
     pub registration_token: String,
-}
-
-fn metadata_error(msg: impl Into<String>) -> OAuthError {
-    OAuthError::new(OAuthErrorCode::InvalidClientMetadata, msg)
 }
 
 /// The registered client as RFC 7591 §3.2.1 / RFC 7592 §3 return it.
@@ -184,17 +180,21 @@ impl Provider {
         }
     }
 
-    /// RFC 7592 §2.2: replaces the client's metadata with `meta`; a new
-    /// secret when asked for or when the method now needs one.
+    /// RFC 7592 §2.2: replaces the metadata of `current` (found by
+    /// `registered_client` with `token`) with `meta`; a new secret when asked
+    /// for or when the method now needs one. A registration access token may
+    /// be held by the client's own developers, so it can narrow what the
+    /// admin allowed but not widen it: first-party, grant types, scopes and
+    /// the login initiation URI (where invitations point) stay within theirs.
     pub async fn update_registration(
         &self,
-        client_id: &str,
+        current: Client,
         token: &str,
-        meta: ClientMetadata,
+        mut meta: ClientMetadata,
         ip: Option<String>,
     ) -> Result<Issued, CoreError> {
-        let current = self.registered_client(client_id, token).await?;
-        if meta.client_id.as_deref() != Some(client_id) {
+        let client_id = current.id.clone();
+        if meta.client_id.as_deref() != Some(client_id.as_str()) {
             return Err(OAuthError::invalid_request("client_id: must be sent and equal this client's id").into());
         }
         if let Some(s) = &meta.client_secret
@@ -202,13 +202,23 @@ impl Provider {
         {
             return Err(metadata_error("client_secret: does not match the current secret").into());
         }
-        // A registration access token may be held by the client's own
-        // developers: it cannot make the client first-party.
         if meta.first_party.is_some_and(|f| f != current.first_party) {
             return Err(metadata_error("first_party: only an admin can change it").into());
         }
+        if meta.initiate_login_uri != current.initiate_login_uri {
+            return Err(metadata_error("initiate_login_uri: only an admin can change it").into());
+        }
+        // Left out: the scope stays as the admin set it.
+        meta.scope = meta.scope.or_else(|| current.about.scope.clone());
         let rotate = meta.rotate_secret;
         let new = meta.into_new_client()?;
+        if let Some(g) = new.grant_types.iter().find(|g| !current.allows_grant(**g)) {
+            return Err(metadata_error(format!("grant_types: {} needs an admin", g.as_str())).into());
+        }
+        let wanted = crate::scope::Scope::parse(new.about.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+        if !wanted.is_subset(&current.allowed_scope()) {
+            return Err(metadata_error("scope: wider than the client may have; that needs an admin").into());
+        }
         let needs_secret = new.auth_method != AuthMethod::None;
         let secret = (needs_secret && (rotate || current.secret_hash.is_none())).then(|| random_token(32));
         let secret_hash = match (&secret, needs_secret) {
@@ -220,14 +230,18 @@ impl Provider {
         client.secret_hash = secret_hash;
         client.first_party = current.first_party;
         client.registration_token_hash = current.registration_token_hash;
-        self.clients.update_client(&client).await?;
+        self.clients.update_client(&client).await.map_err(|e| match e {
+            // Deleted since `registered_client` found it.
+            crate::error::StoreError::NotFound => not_authorized(),
+            other => other.into(),
+        })?;
         let kind = if secret.is_some() && current.secret_hash.is_some() {
             "client.secret_rotated"
         } else {
             "client.updated"
         };
         let actor = Actor::new(format!("client:{client_id}"), ip);
-        self.record(AuditEvent::by(kind, &actor, self.clock.now()).client(client_id))
+        self.record(AuditEvent::by(kind, &actor, self.clock.now()).client(&client_id))
             .await;
         Ok(Issued {
             client,
@@ -246,6 +260,9 @@ impl Provider {
 
     /// Removes a client and revokes every token issued to it.
     pub async fn remove_client(&self, client_id: &str, actor: &Actor) -> Result<(), CoreError> {
+        if self.clients.find_client(client_id).await?.is_none() {
+            return Err(CoreError::NotFound);
+        }
         self.kv
             .mark(
                 &crate::provider::client_revoked_key(client_id),
@@ -267,6 +284,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::OAuthErrorCode;
 
     fn meta(v: serde_json::Value) -> Result<NewClient, OAuthError> {
         serde_json::from_value::<ClientMetadata>(v).unwrap().into_new_client()

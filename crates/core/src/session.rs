@@ -21,6 +21,24 @@ pub(crate) fn member_marker(member_id: &str) -> String {
     format!("member_sessions_ended:{member_id}")
 }
 
+/// True if the member's "sessions ended" marker (milliseconds) is later
+/// than `ms`. A marker that cannot be read fails closed.
+pub(crate) fn ended_after(marker: Option<&[u8]>, ms: i64) -> Result<bool, StoreError> {
+    match marker {
+        None => Ok(false),
+        Some(b) => serde_json::from_slice::<i64>(b)
+            .map(|at| ms < at)
+            .map_err(|e| StoreError::Backend(format!("corrupt sessions-ended marker: {e}"))),
+    }
+}
+
+/// The instant a token issued at `iat` (whole seconds) counts as: the end of
+/// that second, so a token from the very second of a password change survives
+/// (whole seconds cannot tell it from one issued just after).
+pub(crate) fn token_ms(iat: i64) -> i64 {
+    iat * 1000 + 999
+}
+
 pub(crate) fn session_ended_key(sid: &str) -> String {
     format!("session_ended:{sid}")
 }
@@ -63,8 +81,8 @@ impl Provider {
     }
 
     async fn member_marker_after(&self, member_id: &str, ms: i64) -> Result<bool, StoreError> {
-        let marker: Option<i64> = self.kv.get_json(&member_marker(member_id)).await?;
-        Ok(marker.is_some_and(|at| ms < at))
+        let raw = self.kv.get_many_raw(&[member_marker(member_id)]).await?;
+        ended_after(raw[0].as_deref(), ms)
     }
 
     /// Starts a session for `member_id` under a new cookie value (the id is

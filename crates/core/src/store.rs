@@ -43,8 +43,8 @@ pub trait MemberStore: Send + Sync {
 pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
-    /// The company portal: the client with an `initiate_login_uri`, first-party
-    /// ones first, then the oldest.
+    /// The company portal: the oldest first-party client with an
+    /// `initiate_login_uri` (a third-party client never receives invitations).
     async fn find_portal_client(&self) -> Result<Option<Client>, StoreError>;
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
     /// Replaces a client's row (RFC 7592 update).

@@ -4,7 +4,7 @@ use crate::error::{CoreError, OAuthError, OAuthErrorCode};
 use crate::provider::Provider;
 use crate::provider::{client_revoked_key, family_revoked_key, jti_revoked_key};
 use crate::scope::Scope;
-use crate::session::{member_marker, session_ended_key};
+use crate::session::{ended_after, member_marker, session_ended_key, token_ms};
 use crate::signer::Claims;
 use crate::token::{family_of_jti, scope_claims};
 use serde_json::json;
@@ -58,14 +58,9 @@ impl Provider {
         if found[..marks.len()].iter().any(Option::is_some) {
             return Ok(true);
         }
-        // A token from the very second of a password change survives: whole
-        // seconds cannot tell it from one issued just after.
         let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
-        let ended_ms: Option<i64> = found
-            .get(marks.len())
-            .and_then(|v| v.as_deref())
-            .and_then(|b| serde_json::from_slice(b).ok());
-        Ok(ended_ms.is_some_and(|at| iat * 1000 + 999 < at))
+        let marker = found.get(marks.len()).and_then(|v| v.as_deref());
+        Ok(ended_after(marker, token_ms(iat))?)
     }
 
     /// The claims about the member that the token's scope releases.

@@ -120,6 +120,20 @@ fn phase(name: &str, rss: &mut Vec<(String, u64)>) {
     rss.push((name.to_owned(), rss_kib()));
 }
 
+const BENCH_ADMIN: &str = "bench-admin-token-0123456789abcdef";
+
+/// A member list of `n` rows, every field filled, addresses under `domain`.
+fn member_csv(n: usize, domain: &str) -> Vec<u8> {
+    let mut csv = String::from("email,name,org_number,org_name\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "medlem{i}@{domain},Medlem Nummer {i},971274042,Bedrift {} AS\n",
+            i % 500
+        ));
+    }
+    csv.into_bytes()
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +152,8 @@ async fn main() {
         ))
         // The benchmark asks for many one-time codes from one address.
         .merge(Serialized::default("otp.per_email", 1_000_000_000))
-        .merge(Serialized::default("otp.per_address", 1_000_000_000));
+        .merge(Serialized::default("otp.per_address", 1_000_000_000))
+        .merge(Serialized::default("admin.token", BENCH_ADMIN));
     let settings = Settings::from_figment(fig).unwrap();
     let app = App::build(&settings).await.unwrap();
     let startup = started.elapsed();
@@ -369,6 +384,63 @@ async fn main() {
     ));
     phase("after userinfo", &mut rss);
 
+    // Member import: 100 000 rows through POST /admin/users/import against the
+    // store's own batch insert of the same rows, already parsed and checked.
+    const ROWS: usize = 100_000;
+    let members: Vec<Member> = (0..ROWS)
+        .map(|i| {
+            let mut m = Member::new(
+                Email::parse(&format!("medlem{i}@baseline.hk.no")).unwrap(),
+                Some(format!("Medlem Nummer {i}")),
+                0,
+            );
+            m.org_number = Some("971274042".into());
+            m.org_name = Some(format!("Bedrift {} AS", i % 500));
+            m
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in members.chunks(1000) {
+        p.members.import_members(chunk, &[]).await.unwrap();
+    }
+    let baseline = ROWS as f64 / t.elapsed().as_secs_f64();
+    let csv = member_csv(ROWS, "import.hk.no");
+    let import = |csv: Vec<u8>| {
+        let (http, url) = (http.clone(), format!("{base}/admin/users/import"));
+        async move {
+            let t = Instant::now();
+            let report: serde_json::Value = http
+                .post(&url)
+                .bearer_auth(BENCH_ADMIN)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (t.elapsed(), report)
+        }
+    };
+    let (first, report) = import(csv.clone()).await;
+    assert_eq!(report["created"], ROWS, "{report}");
+    let (again, report) = import(csv.clone()).await;
+    assert_eq!(report["existing"], ROWS, "{report}");
+    rows.push(Row(
+        "import of 100 000 new members (HTTP, CSV)".into(),
+        ROWS as f64 / first.as_secs_f64(),
+        "batch insert of the same rows, parsed".into(),
+        baseline,
+    ));
+    rows.push(Row(
+        "the same file again (all existing)".into(),
+        ROWS as f64 / again.as_secs_f64(),
+        "batch insert of the same rows, parsed".into(),
+        baseline,
+    ));
+    phase("after importing 200 000 members", &mut rss);
+
     println!("| measured | rate (/s) | baseline | rate (/s) | ratio |");
     println!("| --- | ---: | --- | ---: | ---: |");
     for Row(name, r, base_name, b) in &rows {
@@ -382,6 +454,10 @@ async fn main() {
     println!(
         "- activation step 1, one request at a time (median of 300 each, taken in turn): registered {lat_registered:.2?}, unknown {lat_unknown:.2?} (ratio {:.2}).",
         lat_registered.as_secs_f64() / lat_unknown.as_secs_f64()
+    );
+    println!(
+        "- import of {ROWS} rows ({} MiB of CSV): {first:.1?} the first time, {again:.1?} again.",
+        csv.len() / (1024 * 1024)
     );
     println!("- start-up (App::build: SQLite created, migrations, three keys generated): {startup:.0?}");
     let phases: Vec<String> = rss.iter().map(|(n, k)| format!("{n} {} MiB", k / 1024)).collect();

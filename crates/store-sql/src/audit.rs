@@ -39,7 +39,12 @@ impl AuditStore for SqlStore {
             cond = cond.add(Column::MemberId.eq(m.as_str()));
         }
         match q.kind.as_deref() {
-            Some(k) if k.ends_with('.') => cond = cond.add(Column::Kind.starts_with(k)),
+            // A family of kinds: from "login." up to "login/" ('/' follows '.'),
+            // a range rather than LIKE, where '_' would be a wildcard.
+            Some(k) if k.ends_with('.') => {
+                let end = format!("{}/", &k[..k.len() - 1]);
+                cond = cond.add(Column::Kind.gte(k)).add(Column::Kind.lt(end));
+            }
             Some(k) => cond = cond.add(Column::Kind.eq(k)),
             None => {}
         }

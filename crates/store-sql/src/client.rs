@@ -89,7 +89,7 @@ impl ClientStore for SqlStore {
     async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {
         Entity::find()
             .filter(Column::InitiateLoginUri.is_not_null())
-            .order_by_desc(Column::FirstParty)
+            .filter(Column::FirstParty.eq(true))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .one(&self.db)

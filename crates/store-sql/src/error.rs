@@ -8,7 +8,7 @@ pub fn db_error(e: DbErr) -> StoreError {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict,
         _ => match e {
-            DbErr::RecordNotFound(_) => StoreError::NotFound,
+            DbErr::RecordNotFound(_) | DbErr::RecordNotUpdated => StoreError::NotFound,
             other => StoreError::Backend(other.to_string()),
         },
     }

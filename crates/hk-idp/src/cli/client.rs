@@ -4,10 +4,9 @@ use super::print;
 use crate::app::Services;
 use clap::{Args, Subcommand, ValueEnum};
 use hk_idp_core::audit::Actor;
-use hk_idp_core::client::{AuthMethod, Client, ClientAbout, GrantType, NewClient};
+use hk_idp_core::client::{Client, NewClient};
 use hk_idp_core::error::CoreError;
-use hk_idp_core::keys::SigningAlg;
-use hk_idp_core::registration::{Issued, client_information};
+use hk_idp_core::registration::{ClientMetadata, Issued, client_information};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]
@@ -94,47 +93,44 @@ pub struct ClientCreate {
     pub logo_uri: Option<String>,
 }
 
+/// The name a value has on the command line, which is its name in the metadata.
+fn value<T: ValueEnum>(v: &T) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
+}
+
 impl ClientCreate {
-    fn into_new(self) -> NewClient {
-        let auth_method = match (self.public, self.auth_method) {
-            (true, _) | (_, AuthMethodArg::None) => AuthMethod::None,
-            (false, AuthMethodArg::ClientSecretBasic) => AuthMethod::ClientSecretBasic,
-            (false, AuthMethodArg::ClientSecretPost) => AuthMethod::ClientSecretPost,
+    /// The same metadata RFC 7591 registration takes, so one set of rules applies.
+    fn into_new(self) -> Result<NewClient, CoreError> {
+        let method = if self.public {
+            "none".to_owned()
+        } else {
+            value(&self.auth_method)
         };
-        let mut grant_types: Vec<GrantType> = Vec::new();
-        for g in &self.grant_types {
-            let g = match g {
-                GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
-                GrantArg::RefreshToken => GrantType::RefreshToken,
-                GrantArg::ClientCredentials => GrantType::ClientCredentials,
-            };
-            if !grant_types.contains(&g) {
-                grant_types.push(g);
-            }
-        }
-        if grant_types.is_empty() {
-            grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-        }
-        NewClient {
-            name: self.name,
+        let grants: Vec<String> = if self.grant_types.is_empty() {
+            vec!["authorization_code".into(), "refresh_token".into()]
+        } else {
+            self.grant_types.iter().map(value).collect()
+        };
+        let code = grants.iter().any(|g| g == "authorization_code");
+        let meta = ClientMetadata {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
-            grant_types,
-            auth_method,
-            id_token_alg: match self.alg {
-                AlgArg::Rs256 => SigningAlg::RS256,
-                AlgArg::Es256 => SigningAlg::ES256,
-                AlgArg::EdDsa => SigningAlg::EdDSA,
-            },
+            response_types: Some(if code { vec!["code".into()] } else { vec![] }),
+            grant_types: Some(grants),
+            token_endpoint_auth_method: Some(method),
+            id_token_signed_response_alg: Some(value(&self.alg)),
+            client_name: Some(self.name),
+            client_uri: self.client_uri,
+            logo_uri: self.logo_uri,
+            contacts: self.contacts,
             initiate_login_uri: self.initiate_login_uri,
-            first_party: self.first_party,
-            about: ClientAbout {
-                client_uri: self.client_uri,
-                logo_uri: self.logo_uri,
-                contacts: self.contacts,
-                scope: self.scope.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
-            },
-        }
+            scope: self.scope,
+            first_party: Some(self.first_party),
+            ..Default::default()
+        };
+        Ok(meta.into_new_client()?)
     }
 }
 
@@ -159,7 +155,7 @@ pub async fn run(cmd: ClientCommand, s: &Services, json: bool) -> anyhow::Result
     let issuer = &p.settings.issuer;
     match cmd {
         ClientCommand::Create(c) => {
-            let issued = p.create_client(c.into_new(), &Actor::cli()).await?;
+            let issued = p.create_client(c.into_new()?, &Actor::cli()).await?;
             let id = &issued.client.id;
             let mut text = format!("client_id: {id}\n");
             match &issued.secret {

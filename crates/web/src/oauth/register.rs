@@ -75,11 +75,11 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let token = registration_token(&headers)?;
     // §2.2: the token is checked before the body is looked at.
-    state.provider.registered_client(&client_id, &token).await?;
+    let current = state.provider.registered_client(&client_id, &token).await?;
     let metadata: ClientMetadata = json_body(&headers, &body, true)?;
     let issued = state
         .provider
-        .update_registration(&client_id, &token, metadata, ip)
+        .update_registration(current, &token, metadata, ip)
         .await?;
     Ok(answer(&state, StatusCode::OK, &issued))
 }
