@@ -120,6 +120,10 @@ pub enum CoreError {
     EmailExists,
     #[error("not found")]
     NotFound,
+    /// No credentials were sent at all (RFC 6750 §3.1: the challenge then
+    /// carries no error code).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The request clashes with the current state (e.g. invited before).
     #[error("{0}")]
     Conflict(String),

@@ -71,6 +71,7 @@ impl IntoResponse for ApiError {
                 "not found".into(),
             ),
             CoreError::Invalid(d) => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest, d.clone()),
+            CoreError::Unauthenticated(d) => (StatusCode::UNAUTHORIZED, OAuthErrorCode::InvalidToken, d.clone()),
             CoreError::Conflict(d) => (StatusCode::CONFLICT, OAuthErrorCode::InvalidRequest, d.clone()),
             CoreError::Unavailable(d) => {
                 tracing::warn!(error = %d, "request.dependency_failed");
@@ -106,6 +107,13 @@ impl IntoResponse for ApiError {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"hk-idp\""),
+                );
+            }
+            // RFC 6750 §3.1: no credentials, no error code in the challenge.
+            _ if matches!(self.0, CoreError::Unauthenticated(_)) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"hk-idp\""),
                 );
             }
             // RFC 6750 §3.

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hk_idp_core::client::AuthMethod;
-use hk_idp_core::error::{OAuthError, OAuthErrorCode};
+use hk_idp_core::error::{CoreError, OAuthError, OAuthErrorCode};
 use hk_idp_core::grant::ClientCredentials;
 use hk_idp_core::params::Params;
 use std::net::SocketAddr;
@@ -147,7 +147,11 @@ pub fn bearer_token(headers: &HeaderMap, p: &Params) -> Result<String, ApiError>
     match (from_header, from_form) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the token in one place only").into()),
         (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
-        _ => Err(ApiError::oauth(OAuthErrorCode::InvalidToken, "no access token")),
+        (None, None) => Err(CoreError::Unauthenticated("no access token".into()).into()),
+        _ => Err(ApiError::oauth(
+            OAuthErrorCode::InvalidToken,
+            "the access token is empty",
+        )),
     }
 }
 
@@ -193,7 +197,13 @@ impl FromRequestParts<crate::state::AppState> for Admin {
             tracing::info!("admin.disabled");
             return Err(denied());
         }
-        let presented = bearer_token(&parts.headers, &Params::default()).map_err(|_| denied())?;
+        let presented = match bearer_token(&parts.headers, &Params::default()) {
+            Ok(t) => t,
+            Err(ApiError(e @ CoreError::Unauthenticated(_))) => {
+                return Err(CoreError::Unauthenticated(format!("{e}: a valid admin token is required")).into());
+            }
+            Err(_) => return Err(denied()),
+        };
         // Every configured token is compared, in constant time, whichever matches.
         let mut matched = None;
         for h in &state.admin_token_hashes {

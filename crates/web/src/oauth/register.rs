@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hk_idp_core::error::OAuthError;
+use hk_idp_core::error::{CoreError, OAuthError};
 use hk_idp_core::params::Params;
 use hk_idp_core::registration::{ClientMetadata, Issued, client_information};
 
@@ -28,8 +28,12 @@ fn answer(state: &AppState, status: StatusCode, issued: &Issued) -> Response {
 
 /// The registration access token; any trouble with it is RFC 6750's invalid_token.
 fn registration_token(headers: &HeaderMap) -> Result<String, ApiError> {
-    bearer_token(headers, &Params::default())
-        .map_err(|_| OAuthError::invalid_token("a registration access token is required").into())
+    bearer_token(headers, &Params::default()).map_err(|e| match e {
+        ApiError(CoreError::Unauthenticated(_)) => {
+            CoreError::Unauthenticated("a registration access token is required".into()).into()
+        }
+        _ => OAuthError::invalid_token("a registration access token is required").into(),
+    })
 }
 
 pub async fn register(
