@@ -81,6 +81,10 @@ impl Provider {
         Ok(self.members.list_members_to_invite(after, limit, resend).await?)
     }
 
+    pub async fn count_members_to_invite(&self, resend: bool) -> Result<u64, CoreError> {
+        Ok(self.members.count_members_to_invite(resend).await?)
+    }
+
     pub async fn find_member(&self, id: &str) -> Result<Member, CoreError> {
         self.members.find_member(id).await?.ok_or(CoreError::NotFound)
     }

@@ -31,6 +31,8 @@ pub trait MemberStore: Send + Sync {
         limit: u64,
         resend: bool,
     ) -> Result<Vec<Member>, StoreError>;
+    /// How many `list_members_to_invite` would give in all.
+    async fn count_members_to_invite(&self, resend: bool) -> Result<u64, StoreError>;
     async fn list_members_by_status(
         &self,
         status: MemberStatus,

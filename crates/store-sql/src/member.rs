@@ -10,7 +10,8 @@ use hk_idp_core::member::{Member, MemberStatus};
 use hk_idp_core::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use std::collections::HashSet;
 
@@ -43,6 +44,16 @@ fn to_model(m: &Member) -> Model {
         created_at: m.created_at,
         updated_at: m.updated_at,
         invited_at: m.invited_at,
+    }
+}
+
+/// Pending members, and unless `resend` only those never invited.
+fn to_invite(resend: bool) -> sea_orm::Select<Entity> {
+    let q = Entity::find().filter(Column::Status.eq(MemberStatus::Pending.as_str()));
+    if resend {
+        q
+    } else {
+        q.filter(Column::InvitedAt.is_null())
     }
 }
 
@@ -177,16 +188,17 @@ impl MemberStore for SqlStore {
         Ok(())
     }
 
+    async fn count_members_to_invite(&self, resend: bool) -> Result<u64, StoreError> {
+        to_invite(resend).count(&self.db).await.map_err(db_error)
+    }
+
     async fn list_members_to_invite(
         &self,
         after: Option<&str>,
         limit: u64,
         resend: bool,
     ) -> Result<Vec<Member>, StoreError> {
-        let mut q = Entity::find().filter(Column::Status.eq(MemberStatus::Pending.as_str()));
-        if !resend {
-            q = q.filter(Column::InvitedAt.is_null());
-        }
+        let mut q = to_invite(resend);
         if let Some(a) = after {
             q = q.filter(Column::Id.gt(a));
         }

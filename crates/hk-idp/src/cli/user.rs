@@ -246,7 +246,12 @@ async fn invite(s: &Services, i: UserInvite, settings: &Settings, json: bool) ->
     let per_second = settings.mail.invitations_per_second.max(1);
     let mut pace = tokio::time::interval(Duration::from_secs(1) / per_second);
     pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let pb = bar(0, "{spinner} inviting {pos} sent {msg}", json);
+    let total = p.count_members_to_invite(i.resend).await?;
+    let pb = bar(
+        total,
+        "{spinner} inviting [{bar:40}] {pos}/{len} ({eta} left) {msg}",
+        json,
+    );
     let (mut sent, mut failed) = (0u64, Vec::new());
     let mut after: Option<String> = None;
     loop {
