@@ -254,6 +254,32 @@ async fn invitations_go_out_once_unless_resent(b: Backend) {
     let out = app.cli(&["user", "invite", "--all-pending", "--json"], None).await;
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["invited"], 0, "{v}");
+
+    // --resend with --all-pending: those whose invitation is over an hour old,
+    // so a stopped resend run goes on where it ended too.
+    let old = app.services.provider.member_by_email(&a).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    app.services
+        .provider
+        .members
+        .mark_invited(&old.id, now - 7200)
+        .await
+        .unwrap();
+    let out = app
+        .cli(&["user", "invite", "--all-pending", "--resend", "--json"], None)
+        .await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 1, "{v}");
+    app.mailbox.wait_for(&a, 2).await;
+    assert_eq!(app.mailbox.to(&c).len(), 1, "invited within the hour: not again");
+    let out = app
+        .cli(&["user", "invite", "--all-pending", "--resend", "--json"], None)
+        .await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 0, "run again: nobody twice");
 }
 
 async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {

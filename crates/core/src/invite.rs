@@ -70,19 +70,22 @@ impl Provider {
         })
     }
 
-    /// Members still pending and not yet invited (all pending with
-    /// `resend`), in id order, a page at a time.
+    /// Members still pending and never invited (or, with `invited_before`,
+    /// not invited since), in id order, a page at a time.
     pub async fn members_to_invite(
         &self,
         after: Option<&str>,
         limit: u64,
-        resend: bool,
+        invited_before: Option<i64>,
     ) -> Result<Vec<Member>, CoreError> {
-        Ok(self.members.list_members_to_invite(after, limit, resend).await?)
+        Ok(self
+            .members
+            .list_members_to_invite(after, limit, invited_before)
+            .await?)
     }
 
-    pub async fn count_members_to_invite(&self, resend: bool) -> Result<u64, CoreError> {
-        Ok(self.members.count_members_to_invite(resend).await?)
+    pub async fn count_members_to_invite(&self, invited_before: Option<i64>) -> Result<u64, CoreError> {
+        Ok(self.members.count_members_to_invite(invited_before).await?)
     }
 
     pub async fn find_member(&self, id: &str) -> Result<Member, CoreError> {

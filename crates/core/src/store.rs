@@ -24,15 +24,16 @@ pub trait MemberStore: Send + Sync {
     /// registered, with the audit events about them; true for each created.
     async fn import_members(&self, candidates: &[Member], events: &[AuditEvent]) -> Result<Vec<bool>, StoreError>;
     async fn mark_invited(&self, id: &str, at: i64) -> Result<(), StoreError>;
-    /// Pending members not yet invited (or all pending with `resend`), in id order.
+    /// Pending members never invited, or (with `invited_before`) invited
+    /// only before that time, in id order.
     async fn list_members_to_invite(
         &self,
         after: Option<&str>,
         limit: u64,
-        resend: bool,
+        invited_before: Option<i64>,
     ) -> Result<Vec<Member>, StoreError>;
     /// How many `list_members_to_invite` would give in all.
-    async fn count_members_to_invite(&self, resend: bool) -> Result<u64, StoreError>;
+    async fn count_members_to_invite(&self, invited_before: Option<i64>) -> Result<u64, StoreError>;
     async fn list_members_by_status(
         &self,
         status: MemberStatus,

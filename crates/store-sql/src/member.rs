@@ -10,8 +10,8 @@ use hk_idp_core::member::{Member, MemberStatus};
 use hk_idp_core::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use std::collections::HashSet;
 
@@ -47,14 +47,16 @@ fn to_model(m: &Member) -> Model {
     }
 }
 
-/// Pending members, and unless `resend` only those never invited.
-fn to_invite(resend: bool) -> sea_orm::Select<Entity> {
-    let q = Entity::find().filter(Column::Status.eq(MemberStatus::Pending.as_str()));
-    if resend {
-        q
-    } else {
-        q.filter(Column::InvitedAt.is_null())
-    }
+/// Pending members never invited, or invited only before `invited_before`.
+fn to_invite(invited_before: Option<i64>) -> sea_orm::Select<Entity> {
+    let never = Condition::any().add(Column::InvitedAt.is_null());
+    let cond = match invited_before {
+        Some(t) => never.add(Column::InvitedAt.lt(t)),
+        None => never,
+    };
+    Entity::find()
+        .filter(Column::Status.eq(MemberStatus::Pending.as_str()))
+        .filter(cond)
 }
 
 #[async_trait]
@@ -188,17 +190,17 @@ impl MemberStore for SqlStore {
         Ok(())
     }
 
-    async fn count_members_to_invite(&self, resend: bool) -> Result<u64, StoreError> {
-        to_invite(resend).count(&self.db).await.map_err(db_error)
+    async fn count_members_to_invite(&self, invited_before: Option<i64>) -> Result<u64, StoreError> {
+        to_invite(invited_before).count(&self.db).await.map_err(db_error)
     }
 
     async fn list_members_to_invite(
         &self,
         after: Option<&str>,
         limit: u64,
-        resend: bool,
+        invited_before: Option<i64>,
     ) -> Result<Vec<Member>, StoreError> {
-        let mut q = to_invite(resend);
+        let mut q = to_invite(invited_before);
         if let Some(a) = after {
             q = q.filter(Column::Id.gt(a));
         }

@@ -69,7 +69,9 @@ pub struct UserInviteWho {
 pub struct UserInvite {
     #[command(flatten)]
     pub who: UserInviteWho,
-    /// Invite again members who were invited before.
+    /// Invite again members who were invited before. With --all-pending:
+    /// those whose last invitation is more than an hour old, so a stopped
+    /// resend run also goes on where it ended.
     #[arg(long)]
     pub resend: bool,
 }
@@ -230,6 +232,9 @@ async fn import(s: &Services, i: &UserImport, json: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `--all-pending --resend` skips members invited within this many seconds.
+const RESEND_AFTER: i64 = 3600;
+
 /// One member, or every pending member not yet invited, paced to
 /// `mail.invitations_per_second`. Each member's `invited_at` is set as their
 /// mail goes out, so a stopped run resumes where it ended and nobody is
@@ -246,7 +251,8 @@ async fn invite(s: &Services, i: UserInvite, settings: &Settings, json: bool) ->
     let per_second = settings.mail.invitations_per_second.max(1);
     let mut pace = tokio::time::interval(Duration::from_secs(1) / per_second);
     pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let total = p.count_members_to_invite(i.resend).await?;
+    let invited_before = i.resend.then(|| p.clock.now() - RESEND_AFTER);
+    let total = p.count_members_to_invite(invited_before).await?;
     let pb = bar(
         total,
         "{spinner} inviting [{bar:40}] {pos}/{len} ({eta} left) {msg}",
@@ -255,7 +261,7 @@ async fn invite(s: &Services, i: UserInvite, settings: &Settings, json: bool) ->
     let (mut sent, mut failed) = (0u64, Vec::new());
     let mut after: Option<String> = None;
     loop {
-        let page = p.members_to_invite(after.as_deref(), 500, i.resend).await?;
+        let page = p.members_to_invite(after.as_deref(), 500, invited_before).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         for m in &page {
