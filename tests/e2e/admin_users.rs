@@ -2,13 +2,11 @@
 //! the admin token guards every route; disabling or deleting a member stops
 //! their tokens and sessions at once.
 
-use crate::helpers::{Backend, TestApp, email, pkce, query_param};
+use crate::helpers::{ADMIN, Backend, TestApp, email, pkce, query_param};
 use crate::on_both;
 use figment::providers::Serialized;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-const ADMIN: &str = "admin-token-for-tests-0123456789";
 
 on_both!(
     every_admin_route_needs_the_admin_token,
@@ -24,21 +22,6 @@ async fn app(b: Backend) -> TestApp {
             .merge(Serialized::default("admin.tokens", vec![SECOND]))
     })
     .await
-}
-
-impl TestApp {
-    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = reqwest::Client::new()
-            .request(method, self.url(path))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
 }
 
 async fn every_admin_route_needs_the_admin_token(b: Backend) {

@@ -4,12 +4,13 @@
 use crate::helpers::{Backend, REDIRECT, TestApp, TestClient, pkce};
 use crate::on_both;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 on_both!(
     token_endpoint_refuses_bad_input_in_oauth_format,
     no_endpoint_answers_500_to_garbage,
-    repeated_authorization_parameters
+    repeated_authorization_parameters,
+    a_nul_byte_in_a_key_is_bad_input_not_a_server_error,
 );
 
 async fn oauth_error(resp: reqwest::Response) -> (u16, String) {
@@ -219,4 +220,36 @@ async fn repeated_authorization_parameters(b: Backend) {
             "{p}"
         );
     }
+}
+
+/// PostgreSQL text cannot hold NUL; such keys must answer as unknown, not 5xx.
+async fn a_nul_byte_in_a_key_is_bad_input_not_a_server_error(b: Backend) {
+    let app = TestApp::start_admin(b).await;
+    for (method, path, want) in [
+        (Method::GET, "/admin/audit?member=%00", 200),
+        (Method::PATCH, "/admin/users/a%00b", 404),
+        (Method::DELETE, "/admin/users/a%00b", 404),
+        (Method::POST, "/admin/users/a%00b/invite", 404),
+        (Method::GET, "/register/a%00b", 401),
+        (Method::DELETE, "/register/a%00b", 401),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({"name": "Kari"}));
+        let (status, v) = app.admin(method.clone(), path, body).await;
+        assert_eq!(status, want, "{method} {path}: {v}");
+    }
+    let resp = app
+        .browser
+        .get(app.url("/authorize?client_id=a%00b&response_type=code&redirect_uri=https://rp.example/cb&scope=openid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "an unknown client, said on a page");
+    let resp = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth("a\0b", Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }

@@ -1,9 +1,11 @@
 //! The real binary: configuration errors name the setting, the CLI registers
-//! members and clients with `--json`, and `serve` starts on the embedded default.
+//! and manages members and clients with `--json`, `--help` and exit codes, and
+//! `serve` starts on the embedded default.
 
-use crate::helpers::{Backend, PASSWORD, PgDatabase, email};
+use crate::helpers::{Backend, PASSWORD, PgDatabase, TestApp, email};
 use crate::on_both;
-use serde_json::Value;
+use ::reqwest::Method;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -63,7 +65,10 @@ fn invalid_configuration_stops_start_up_naming_the_setting() {
     assert!(stderr(&out).contains("lisn"), "{}", stderr(&out));
 }
 
-on_both!(cli_registers_members_and_clients_as_json);
+on_both!(
+    cli_registers_members_and_clients_as_json,
+    cli_manages_members_and_clients
+);
 
 async fn cli_registers_members_and_clients_as_json(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -230,4 +235,162 @@ mod reqwest {
         let _ = s.read_to_string(&mut buf);
         buf.starts_with("HTTP/1.1 200")
     }
+}
+
+/// Every command has --help; the member and client commands work on the
+/// server's own database and answer with the documented exit codes.
+async fn cli_manages_members_and_clients(b: Backend) {
+    let app = TestApp::start_admin(b).await;
+    for cmd in [
+        &["--help"][..],
+        &["user", "--help"],
+        &["user", "add", "--help"],
+        &["user", "import", "--help"],
+        &["user", "invite", "--help"],
+        &["user", "show", "--help"],
+        &["user", "change", "--help"],
+        &["user", "remove", "--help"],
+        &["client", "--help"],
+        &["client", "create", "--help"],
+        &["client", "list", "--help"],
+        &["client", "show", "--help"],
+        &["client", "delete", "--help"],
+        &["keys", "rotate", "--help"],
+        &["audit", "--help"],
+        &["migrate", "--help"],
+        &["demo", "--help"],
+    ] {
+        let out = app.cli(cmd, None).await;
+        assert!(out.status.success(), "{cmd:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{cmd:?}");
+    }
+    let help = String::from_utf8_lossy(&app.cli(&["--help"], None).await.stdout).into_owned();
+    assert!(help.contains("Exit codes:"), "{help}");
+    assert_eq!(app.cli(&["user", "frobnicate"], None).await.status.code(), Some(2));
+
+    let mail = email();
+    let out = app
+        .cli(&["user", "add", "--email", &mail, "--name", "Kari", "--json"], None)
+        .await;
+    assert!(out.status.success());
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(added["status"], "pending");
+    assert_eq!(
+        app.cli(&["user", "add", "--email", &mail.to_uppercase()], None)
+            .await
+            .status
+            .code(),
+        Some(5)
+    );
+    let bad = app.cli(&["user", "add", "--email", "not-an-address"], None).await;
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("email"));
+    let bad = app
+        .cli(&["user", "add", "--email", &email(), "--org-number", "123456789"], None)
+        .await;
+    assert_eq!(bad.status.code(), Some(3));
+
+    let out = app
+        .cli(
+            &[
+                "user",
+                "change",
+                "--email",
+                &mail,
+                "--org-number",
+                "971274042",
+                "--disable",
+                "--json",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let changed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (changed["status"].as_str(), changed["org_number"].as_str()),
+        (Some("disabled"), Some("971274042"))
+    );
+    let (_, seen) = app
+        .admin(Method::GET, &format!("/admin/users?email={mail}"), None)
+        .await;
+    assert_eq!(seen["status"], "disabled", "the server sees the CLI's change");
+    let out = app
+        .cli(
+            &["user", "change", "--email", &mail, "--enable", "--name", "", "--json"],
+            None,
+        )
+        .await;
+    let changed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(changed["status"], "pending");
+    assert!(changed["name"].is_null());
+    let out = app.cli(&["user", "show", "--email", &mail, "--json"], None).await;
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"], added["id"]);
+    assert!(
+        app.cli(&["user", "remove", "--email", &mail], None)
+            .await
+            .status
+            .success()
+    );
+    assert_eq!(
+        app.cli(&["user", "show", "--email", &mail], None).await.status.code(),
+        Some(4)
+    );
+
+    let out = app
+        .cli(
+            &[
+                "client",
+                "create",
+                "--name",
+                "Portalen",
+                "--redirect-uri",
+                "https://portal.hk.no/cb",
+                "--contact",
+                "drift@hk.no",
+                "--json",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    assert!(created["client_secret"].is_string() && created["registration_access_token"].is_string());
+    let out = app.cli(&["client", "list", "--json"], None).await;
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == id.as_str())
+        .unwrap();
+    assert!(listed.get("client_secret").is_none() && listed.get("registration_access_token").is_none());
+    assert_eq!(listed["contacts"], json!(["drift@hk.no"]));
+    // The registration access token the CLI printed works at the configuration endpoint.
+    let resp = ::reqwest::Client::new()
+        .get(created["registration_client_uri"].as_str().unwrap())
+        .bearer_auth(created["registration_access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bad = app
+        .cli(
+            &[
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "http://portal.hk.no/cb",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("redirect_uris"));
+    assert!(app.cli(&["client", "delete", &id], None).await.status.success());
+    assert_eq!(app.cli(&["client", "show", &id], None).await.status.code(), Some(4));
+    assert_eq!(app.cli(&["client", "delete", &id], None).await.status.code(), Some(4));
 }

@@ -132,11 +132,37 @@ impl Drop for TestApp {
     }
 }
 
+/// The admin token of `TestApp::start_admin`.
+pub const ADMIN: &str = "admin-token-for-tests-0123456789";
+
 pub const PASSWORD: &str = "riktig hest batteri stift 2026";
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
         Self::start_with(backend, |f| f).await
+    }
+
+    /// Starts with the admin API on, behind `ADMIN`.
+    pub async fn start_admin(backend: Backend) -> TestApp {
+        Self::start_with(backend, |f| f.merge(Serialized::default("admin.token", ADMIN))).await
+    }
+
+    /// Calls the admin API with `ADMIN`; the status and the JSON answer (null if none).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// Starts with settings changed by `tweak` (e.g. a short code lifetime).

@@ -1,11 +1,16 @@
-//! `hk-idp user invite`: the invitation mail reaches a real SMTP listener with
-//! the portal's `initiate_login_uri` (with `iss` and `login_hint`), or the
-//! activation page when no client has one.
+//! Invitations: the mail reaches a real SMTP listener with the portal's
+//! `initiate_login_uri` (with `iss` and `login_hint`), or the activation page
+//! when no client has one; a member is invited once unless on purpose, over
+//! the admin API and with `hk-idp user invite`.
 
 use crate::config::hk_idp;
-use crate::helpers::email;
+use crate::helpers::{Backend, TestApp, email};
+use crate::on_both;
 use crate::smtp::Mailbox;
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both!(invitations_go_out_once_unless_resent);
 
 async fn run(env: Vec<(String, String)>, args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
@@ -125,4 +130,88 @@ async fn user_invite_mails_the_portal_link_with_iss_and_login_hint() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+async fn invitations_go_out_once_unless_resent(b: Backend) {
+    let app = TestApp::start_admin(b).await;
+    let mail = email();
+    let (_, m) = app
+        .admin(Method::POST, "/admin/users", Some(json!({"email": mail})))
+        .await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    assert!(m["invited_at"].is_null());
+    let path = format!("/admin/users/{id}/invite");
+
+    let (status, invited) = app.admin(Method::POST, &path, None).await;
+    assert_eq!(status, 202, "{invited}");
+    assert!(invited["invited_at"].is_i64());
+    let received = app.mailbox.wait_for(&mail, 1).await;
+    assert!(
+        received.text.contains(&format!("{}/activate?email=", app.base)),
+        "{}",
+        received.text
+    );
+
+    let (status, err) = app.admin(Method::POST, &path, Some(json!({}))).await;
+    assert_eq!(status, 409, "not twice by accident: {err}");
+    assert!(err["error_description"].as_str().unwrap().contains("resend"));
+    let (status, _) = app.admin(Method::POST, &path, Some(json!({"resend": true}))).await;
+    assert_eq!(status, 202);
+    app.mailbox.wait_for(&mail, 2).await;
+
+    let (status, _) = app.admin(Method::POST, &path, Some(json!({"resend": "yes"}))).await;
+    assert_eq!(status, 400);
+    let (status, _) = app.admin(Method::POST, "/admin/users/nobody/invite", None).await;
+    assert_eq!(status, 404);
+    // A disabled member gets no invitation.
+    app.admin(
+        Method::PATCH,
+        &format!("/admin/users/{id}"),
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    let (status, _) = app.admin(Method::POST, &path, Some(json!({"resend": true}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(app.mailbox.to(&mail).len(), 2);
+
+    // --all-pending through the CLI: only those not invited yet, once.
+    let (a, c) = (email(), email());
+    for e in [&a, &c] {
+        app.admin(Method::POST, "/admin/users", Some(json!({"email": e}))).await;
+    }
+    let out = app.cli(&["user", "invite", "--all-pending", "--json"], None).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 2, "{v}");
+    app.mailbox.wait_for(&a, 1).await;
+    app.mailbox.wait_for(&c, 1).await;
+    let out = app.cli(&["user", "invite", "--all-pending", "--json"], None).await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 0, "{v}");
+
+    // --resend with --all-pending: those whose invitation is over an hour old,
+    // so a stopped resend run goes on where it ended too.
+    let old = app.services.provider.member_by_email(&a).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    app.services
+        .provider
+        .members
+        .mark_invited(&old.id, now - 7200)
+        .await
+        .unwrap();
+    let out = app
+        .cli(&["user", "invite", "--all-pending", "--resend", "--json"], None)
+        .await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 1, "{v}");
+    app.mailbox.wait_for(&a, 2).await;
+    assert_eq!(app.mailbox.to(&c).len(), 1, "invited within the hour: not again");
+    let out = app
+        .cli(&["user", "invite", "--all-pending", "--resend", "--json"], None)
+        .await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invited"], 0, "run again: nobody twice");
 }

@@ -10,8 +10,8 @@ mod otp_rules;
 mod smtp;
 
 mod activation;
-mod admin_api;
 mod admin_users;
+mod audit_trail;
 mod authorize;
 mod bad_input;
 mod browser;
@@ -21,6 +21,7 @@ mod flow;
 mod invite;
 mod kv_contract;
 mod logout;
+mod member_import;
 mod ops;
 mod pages;
 mod register;

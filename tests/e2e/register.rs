@@ -1,10 +1,9 @@
 //! Dynamic client registration (RFC 7591) behind the admin token; a client
 //! registered this way logs a person in with the openidconnect RP.
 
-use crate::helpers::{Backend, TestApp, TestClient, email};
+use crate::helpers::{ADMIN, Backend, TestApp, TestClient, email};
 use crate::on_both;
 use crate::rp::RelyingParty;
-use figment::providers::Serialized;
 use serde_json::{Value, json};
 
 on_both!(
@@ -12,12 +11,6 @@ on_both!(
     registration_refuses_bad_metadata_and_bad_tokens,
     registration_is_read_replaced_and_deleted_with_its_token,
 );
-
-const ADMIN: &str = "admin-token-for-tests-0123456789";
-
-async fn app(b: Backend) -> TestApp {
-    TestApp::start_with(b, |f| f.merge(Serialized::default("admin.token", ADMIN))).await
-}
 
 async fn register(app: &TestApp, token: Option<&str>, body: Value) -> reqwest::Response {
     let mut req = reqwest::Client::new().post(app.url("/register")).json(&body);
@@ -28,7 +21,7 @@ async fn register(app: &TestApp, token: Option<&str>, body: Value) -> reqwest::R
 }
 
 async fn registered_client_completes_a_login(b: Backend) {
-    let app = app(b).await;
+    let app = TestApp::start_admin(b).await;
     let resp = register(
         &app,
         Some(ADMIN),
@@ -72,7 +65,7 @@ async fn registered_client_completes_a_login(b: Backend) {
 }
 
 async fn registration_refuses_bad_metadata_and_bad_tokens(b: Backend) {
-    let app = app(b).await;
+    let app = TestApp::start_admin(b).await;
     let ok = json!({"redirect_uris": ["https://rp.example/cb"]});
     for token in [None, Some("wrong"), Some("admin-token-for-tests-012345678")] {
         let resp = register(&app, token, ok.clone()).await;
@@ -191,7 +184,7 @@ async fn registration_refuses_bad_metadata_and_bad_tokens(b: Backend) {
 }
 
 async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
-    let app = app(b).await;
+    let app = TestApp::start_admin(b).await;
     let info: Value = register(
         &app,
         Some(ADMIN),

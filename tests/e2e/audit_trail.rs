@@ -1,0 +1,241 @@
+//! The audit trail: every kind of action recorded with who and from where,
+//! filters and paging over the API and the CLI, and no secret anywhere in it.
+
+use crate::helpers::{ADMIN, Backend, REDIRECT, TestApp, email};
+use crate::on_both;
+use crate::otp_helpers::{ACTIVATE, NEW_PASSWORD};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both!(the_audit_trail_records_every_action_without_secrets);
+
+async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
+    let app = TestApp::start_admin(b).await;
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Admin actions: a member created, changed, invited; a client registered, rotated, deleted.
+    let mail = email();
+    let (_, m) = app
+        .admin(Method::POST, "/admin/users", Some(json!({"email": mail})))
+        .await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    app.admin(
+        Method::PATCH,
+        &format!("/admin/users/{id}"),
+        Some(json!({"name": "Kari"})),
+    )
+    .await;
+    app.admin(Method::POST, &format!("/admin/users/{id}/invite"), None)
+        .await;
+    let (_, reg) = app
+        .admin(Method::POST, "/register", Some(json!({"redirect_uris": [REDIRECT]})))
+        .await;
+    let client_id = reg["client_id"].as_str().unwrap().to_owned();
+    let rat = reg["registration_access_token"].as_str().unwrap().to_owned();
+    let mut update = reg.clone();
+    for k in [
+        "registration_access_token",
+        "registration_client_uri",
+        "client_secret_expires_at",
+        "client_id_issued_at",
+        "client_secret",
+    ] {
+        update.as_object_mut().unwrap().remove(k);
+    }
+    update["rotate_secret"] = json!(true);
+    let config = reqwest::Client::new();
+    let rotated: Value = config
+        .put(reg["registration_client_uri"].as_str().unwrap())
+        .bearer_auth(&rat)
+        .json(&update)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+
+    // Member actions: code sent and activation (the password set).
+    let browser = app.new_browser();
+    let (status, step2) = app.ask_code(&browser, ACTIVATE, "", &mail).await;
+    assert_eq!(status, 200);
+    let code = app.mailbox.wait_for(&mail, 2).await.code();
+    let resp = app
+        .set_password(&browser, ACTIVATE, &step2, &code, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert!(resp.status().is_redirection() || resp.status() == 200);
+    let member_id = app.services.provider.member_by_email(&mail).await.unwrap().id;
+    assert!(app.services.provider.member_by_email(&mail).await.unwrap().is_active());
+    // A failed login, then a login through a client; its refresh token revoked.
+    let client = app.client().await;
+    let (verifier, challenge) = crate::helpers::pkce();
+    let browser = app.new_browser();
+    let login = crate::helpers::location(
+        &browser
+            .get(app.authorize_url(&client, &challenge, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let wrong = app
+        .post_login(&browser, &login, &mail, "not the password at all, sorry")
+        .await;
+    assert_ne!(wrong.status(), 303);
+    let loc = app.submit_login(&browser, &login, &mail, NEW_PASSWORD).await;
+    let code_param = crate::helpers::query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"));
+    let tokens = app.redeem(&client, &code_param, &verifier).await;
+    let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let resp = reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // A forgotten password, set again (the third mail to this address).
+    app.reset_password(&app.new_browser(), crate::otp_helpers::FORGOT, "", &mail, 3)
+        .await;
+    let resp = config
+        .delete(reg["registration_client_uri"].as_str().unwrap())
+        .bearer_auth(&rat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+
+    // Everything, a page of 3 at a time, newest first.
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/admin/audit?limit=3&cursor={c}"),
+            None => "/admin/audit?limit=3".to_owned(),
+        };
+        let (status, page) = app.admin(Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{page}");
+        let events = page["events"].as_array().unwrap().clone();
+        assert!(events.len() <= 3);
+        all.extend(events);
+        match page["next"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let ats: Vec<i64> = all.iter().map(|e| e["at"].as_i64().unwrap()).collect();
+    assert!(ats.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let ids: std::collections::HashSet<&str> = all.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), all.len(), "pages do not overlap");
+    let kinds: std::collections::HashSet<&str> = all.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in [
+        "member.created",
+        "member.changed",
+        "member.invited",
+        "client.created",
+        "client.secret_rotated",
+        "client.deleted",
+        "otp.sent",
+        "member.activated",
+        "password.reset",
+        "login.failed",
+        "login.succeeded",
+        "token.family_revoked",
+    ] {
+        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+    }
+    // Who and from where.
+    let by_kind = |k: &str| all.iter().find(|e| e["kind"] == k).unwrap().clone();
+    assert!(
+        by_kind("member.changed")["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("admin:")
+    );
+    assert_eq!(by_kind("member.changed")["ip"], "127.0.0.1");
+    assert_eq!(by_kind("login.failed")["actor"], format!("member:{member_id}"));
+    assert_eq!(by_kind("login.failed")["ip"], "127.0.0.1");
+    assert_eq!(by_kind("client.deleted")["actor"], format!("client:{client_id}"));
+
+    // No secret anywhere.
+    let dump = serde_json::to_string(&all).unwrap();
+    for secret in [
+        ADMIN,
+        rat.as_str(),
+        new_secret.as_str(),
+        refresh.as_str(),
+        NEW_PASSWORD,
+        "not the password at all, sorry",
+        tokens["access_token"].as_str().unwrap(),
+    ] {
+        assert!(!dump.contains(secret), "a secret in the audit trail");
+    }
+    assert!(
+        all.iter()
+            .all(|e| !e["detail"].as_str().unwrap_or_default().contains(&code)),
+        "no code"
+    );
+
+    // Filters: member, kind family, time range; bad input is refused.
+    let (_, mine) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/audit?member={member_id}&limit=1000"),
+            None,
+        )
+        .await;
+    let mine = mine["events"].as_array().unwrap();
+    assert!(mine.iter().all(|e| e["member_id"] == member_id.as_str()));
+    assert!(mine.iter().any(|e| e["kind"] == "login.succeeded"));
+    let (_, logins) = app
+        .admin(Method::GET, "/admin/audit?kind=login.&limit=1000", None)
+        .await;
+    let logins = logins["events"].as_array().unwrap();
+    assert!(logins.len() >= 2 && logins.iter().all(|e| e["kind"].as_str().unwrap().starts_with("login.")));
+    let (_, none) = app
+        .admin(Method::GET, &format!("/admin/audit?until={started}&limit=1000"), None)
+        .await;
+    assert_eq!(
+        none["events"].as_array().unwrap().len(),
+        0,
+        "nothing before the test began"
+    );
+    let (_, since) = app
+        .admin(Method::GET, &format!("/admin/audit?since={started}&limit=1000"), None)
+        .await;
+    assert_eq!(since["events"].as_array().unwrap().len(), all.len());
+    for bad in [
+        "limit=0",
+        "limit=5000",
+        "since=yesterday",
+        "cursor=nonsense",
+        "kind=%25",
+        "colour=blue",
+    ] {
+        let (status, err) = app.admin(Method::GET, &format!("/admin/audit?{bad}"), None).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert_eq!(err["error"], "invalid_request");
+    }
+
+    // The CLI reads the same trail.
+    let out = app
+        .cli(&["audit", "--email", &mail, "--kind", "login.", "--json"], None)
+        .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"login.failed") && kinds.contains(&"login.succeeded"),
+        "{kinds:?}"
+    );
+    let out = app.cli(&["audit", "--kind", "member."], None).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("member.created") && text.contains("admin:"), "{text}");
+}
