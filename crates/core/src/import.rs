@@ -139,7 +139,9 @@ impl Provider {
         let columns = Columns::from_header(&header)?;
         let mut report = ImportReport::default();
         let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut batch: Vec<(u64, Member)> = Vec::with_capacity(BATCH);
+        let mut batch: Vec<Member> = Vec::with_capacity(BATCH);
+        // The line of the batch's first row, for the log if the batch fails.
+        let mut batch_line = 0;
         let mut rec = ByteRecord::new();
         loop {
             let read = reader.read_byte_record(&mut rec).await;
@@ -147,7 +149,7 @@ impl Provider {
                 Ok(more) => more,
                 Err(e) => {
                     // What is batched so far is saved, so the report is exact.
-                    self.import_batch(&mut batch, actor, &mut report).await?;
+                    self.import_batch(&mut batch, batch_line, actor, &mut report).await?;
                     let line = e.position().map(|p| p.line()).unwrap_or_default();
                     tracing::warn!(error = %e, line, created = report.created, "import.unreadable");
                     return Err(CoreError::Invalid(format!(
@@ -180,15 +182,18 @@ impl Provider {
                     Some(first) => report.reject(line, format!("email: the same address as line {first}")),
                     None => {
                         seen.insert(m.email.as_str().to_owned(), line);
-                        batch.push((line, m));
+                        if batch.is_empty() {
+                            batch_line = line;
+                        }
+                        batch.push(m);
                     }
                 },
             }
             if batch.len() >= BATCH {
-                self.import_batch(&mut batch, actor, &mut report).await?;
+                self.import_batch(&mut batch, batch_line, actor, &mut report).await?;
             }
         }
-        self.import_batch(&mut batch, actor, &mut report).await?;
+        self.import_batch(&mut batch, batch_line, actor, &mut report).await?;
         let detail = format!(
             "created {}, existing {}, rejected {}",
             report.created,
@@ -200,19 +205,20 @@ impl Provider {
         Ok(report)
     }
 
-    /// One transaction; a batch that lost a race with another writer is read again once.
+    /// One transaction; a batch that lost a race with another writer is
+    /// tried again, a few times.
     async fn import_batch(
         &self,
-        batch: &mut Vec<(u64, Member)>,
+        batch: &mut Vec<Member>,
+        line: u64,
         actor: &Actor,
         report: &mut ImportReport,
     ) -> Result<(), CoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let members: Vec<Member> = batch.iter().map(|(_, m)| m.clone()).collect();
         let now = self.clock.now();
-        let events: Vec<AuditEvent> = members
+        let events: Vec<AuditEvent> = batch
             .iter()
             .map(|m| {
                 AuditEvent::by("member.created", actor, now)
@@ -223,7 +229,7 @@ impl Provider {
         let mut tries = 0;
         let created = loop {
             tries += 1;
-            match self.members.import_members(&members, &events).await {
+            match self.members.import_members(batch, &events).await {
                 // Another writer got in first (the same e-mail, or SQLite's
                 // write lock): the batch is read again.
                 Err(e) if tries < 5 && is_transient(&e) => {
@@ -233,7 +239,6 @@ impl Provider {
             }
         }
         .map_err(|e| {
-            let line = batch.first().map(|(l, _)| *l).unwrap_or_default();
             tracing::error!(error = %e, line, created = report.created, "import.stopped");
             CoreError::Store(e)
         })?;

@@ -4,7 +4,7 @@ use crate::audit::AuditEvent;
 use crate::client::Client;
 use crate::error::StoreError;
 use crate::keys::StoredKey;
-use crate::member::{Member, MemberStatus};
+use crate::member::Member;
 use crate::refresh::{RefreshFamily, RefreshToken};
 use async_trait::async_trait;
 
@@ -34,12 +34,6 @@ pub trait MemberStore: Send + Sync {
     ) -> Result<Vec<Member>, StoreError>;
     /// How many `list_members_to_invite` would give in all.
     async fn count_members_to_invite(&self, invited_before: Option<i64>) -> Result<u64, StoreError>;
-    async fn list_members_by_status(
-        &self,
-        status: MemberStatus,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Member>, StoreError>;
 }
 
 #[async_trait]

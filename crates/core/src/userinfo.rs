@@ -41,25 +41,26 @@ impl Provider {
         if jti.is_empty() {
             return Ok(true);
         }
-        let mut marks = vec![jti_revoked_key(jti), client_revoked_key(text("client_id"))];
+        // Markers whose presence revokes, then the member's marker, compared by time.
+        let mut keys = vec![jti_revoked_key(jti), client_revoked_key(text("client_id"))];
         if let Some(fid) = family_of_jti(jti) {
-            marks.push(family_revoked_key(fid));
+            keys.push(family_revoked_key(fid));
         }
         let offline = text("scope").split(' ').any(|x| x == "offline_access");
         if !text("sid").is_empty() && !offline {
-            marks.push(session_ended_key(text("sid")));
+            keys.push(session_ended_key(text("sid")));
         }
+        let marks = keys.len();
         let sub = text("sub");
-        let mut keys = marks.clone();
         if !sub.is_empty() {
             keys.push(member_marker(sub));
         }
         let found = self.kv.get_many_raw(&keys).await?;
-        if found[..marks.len()].iter().any(Option::is_some) {
+        if found[..marks].iter().any(Option::is_some) {
             return Ok(true);
         }
         let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
-        let marker = found.get(marks.len()).and_then(|v| v.as_deref());
+        let marker = found.get(marks).and_then(|v| v.as_deref());
         Ok(ended_after(marker, token_ms(iat))?)
     }
 

@@ -212,23 +212,4 @@ impl MemberStore for SqlStore {
             .map_err(db_error)?;
         Ok(rows.into_iter().map(to_core).collect())
     }
-
-    async fn list_members_by_status(
-        &self,
-        status: MemberStatus,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Member>, StoreError> {
-        let mut q = Entity::find().filter(Column::Status.eq(status.as_str()));
-        if let Some(a) = after {
-            q = q.filter(Column::Id.gt(a));
-        }
-        let rows = q
-            .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(to_core).collect())
-    }
 }

@@ -18,15 +18,16 @@ fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw).into_owned().collect()
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+/// True if the body is declared as `media_type` (parameters such as charset aside).
+pub fn has_content_type(headers: &HeaderMap, media_type: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(media_type))
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    has_content_type(headers, "application/x-www-form-urlencoded")
 }
 
 /// Parameters of a request: the query for GET, the form body for POST.
@@ -162,11 +163,7 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
     metadata_error: bool,
 ) -> Result<T, ApiError> {
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
-    if !is_json {
+    if !has_content_type(headers, "application/json") {
         return Err(ApiError::oauth(
             OAuthErrorCode::InvalidRequest,
             "the body must be application/json",

@@ -1,7 +1,7 @@
 //! The member registry: create, look up by e-mail, change, delete.
 
 use crate::error::ApiError;
-use crate::extract::{Admin, json_body};
+use crate::extract::{Admin, has_content_type, json_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -142,11 +142,7 @@ pub async fn import_users(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<hk_idp_core::import::ImportReport>, ApiError> {
-    let is_csv = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/csv"));
-    if !is_csv {
+    if !has_content_type(&headers, "text/csv") {
         return Err(CoreError::Invalid("the body must be text/csv".into()).into());
     }
     // Read as a stream, not buffered: the general body limit does not apply,
