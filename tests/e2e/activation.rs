@@ -2,9 +2,9 @@
 //! one-time code by mail, sets a password, logs in and lands back at the
 //! relying party; the same two steps reset a forgotten password.
 
-use crate::helpers::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
-use crate::otp_helpers::{ACTIVATE, FORGOT, NEW_PASSWORD, STEP2_TEXTS};
+use crate::support::otp::{ACTIVATE, FORGOT, NEW_PASSWORD, STEP2_TEXTS};
+use crate::support::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 
 on_both!(
     activation_by_mail_then_login_lands_back_at_the_relying_party,
@@ -65,7 +65,7 @@ async fn activation_by_mail_then_login_lands_back_at_the_relying_party(backend: 
     assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
     let code = query_param(&back, "code").unwrap();
     let tokens = app.redeem(&client, &code, &verifier).await;
-    let claims = crate::token::decode_claims(tokens["id_token"].as_str().unwrap());
+    let claims = crate::support::jwt::decode_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["email"], addr.as_str());
 
     // The code was for one use.

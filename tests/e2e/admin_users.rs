@@ -2,8 +2,8 @@
 //! the admin token guards every route; disabling or deleting a member stops
 //! their tokens and sessions at once.
 
-use crate::helpers::{ADMIN, Backend, TestApp, email, pkce, query_param};
 use crate::on_both;
+use crate::support::{ADMIN, Backend, TestApp, email, pkce, query_param};
 use figment::providers::Serialized;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -204,7 +204,7 @@ async fn disabling_or_deleting_a_member_stops_their_tokens_at_once(b: Backend) {
             .send()
             .await
             .unwrap();
-        let loc = crate::helpers::location(&silent);
+        let loc = crate::support::location(&silent);
         assert_eq!(
             query_param(&loc, "error").as_deref(),
             Some("login_required"),

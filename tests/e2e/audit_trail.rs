@@ -1,9 +1,9 @@
 //! The audit trail: every kind of action recorded with who and from where,
 //! filters and paging over the API and the CLI, and no secret anywhere in it.
 
-use crate::helpers::{ADMIN, Backend, REDIRECT, TestApp, email};
 use crate::on_both;
-use crate::otp_helpers::{ACTIVATE, NEW_PASSWORD};
+use crate::support::otp::{ACTIVATE, NEW_PASSWORD};
+use crate::support::{ADMIN, Backend, REDIRECT, TestApp, email};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -71,9 +71,9 @@ async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
     assert!(app.services.provider.member_by_email(&mail).await.unwrap().is_active());
     // A failed login, then a login through a client; its refresh token revoked.
     let client = app.client().await;
-    let (verifier, challenge) = crate::helpers::pkce();
+    let (verifier, challenge) = crate::support::pkce();
     let browser = app.new_browser();
-    let login = crate::helpers::location(
+    let login = crate::support::location(
         &browser
             .get(app.authorize_url(&client, &challenge, &[]))
             .send()
@@ -85,7 +85,7 @@ async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
         .await;
     assert_ne!(wrong.status(), 303);
     let loc = app.submit_login(&browser, &login, &mail, NEW_PASSWORD).await;
-    let code_param = crate::helpers::query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"));
+    let code_param = crate::support::query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"));
     let tokens = app.redeem(&client, &code_param, &verifier).await;
     let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
     let resp = reqwest::Client::new()
@@ -97,7 +97,7 @@ async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 200);
     // A forgotten password, set again (the third mail to this address).
-    app.reset_password(&app.new_browser(), crate::otp_helpers::FORGOT, "", &mail, 3)
+    app.reset_password(&app.new_browser(), crate::support::otp::FORGOT, "", &mail, 3)
         .await;
     let resp = config
         .delete(reg["registration_client_uri"].as_str().unwrap())

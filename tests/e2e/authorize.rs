@@ -1,9 +1,9 @@
 //! The authorization endpoint's rules.
 
-use crate::helpers::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
+use crate::support::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use figment::providers::Serialized;
-use hk_idp_core::client::AuthMethod;
+use hk_idp_core::oauth::client::AuthMethod;
 
 on_both!(
     redirect_uri_mismatch_gets_a_page_not_a_redirect,
@@ -118,7 +118,7 @@ async fn max_age_forces_the_form(b: Backend) {
     );
     let loc = app.authorize(&client, &ch, &[("max_age", "0")]).await;
     assert!(loc.starts_with("/login?req="), "max_age=0 asks again: {loc}");
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance(2);
     let loc = app.authorize(&client, &ch, &[("max_age", "1")]).await;
     assert!(
         loc.starts_with("/login?req="),
@@ -307,12 +307,14 @@ async fn password_is_rehashed_when_parameters_change(b: Backend) {
     .await;
     let mail = email();
     // Registered with the old parameters (m=19456).
-    let old = hk_idp_core::password::PasswordHasher::new(hk_idp_core::password::Argon2Settings {
-        memory_kib: 19456,
-        iterations: 2,
-        parallelism: 1,
-        max_concurrent: 1,
-    })
+    let old = hk_idp_core::account::password_hashing::PasswordHasher::new(
+        hk_idp_core::account::password_hashing::Argon2Settings {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 1,
+        },
+    )
     .unwrap();
     let id = app.member(&mail).await;
     let members = &app.services.provider.members;

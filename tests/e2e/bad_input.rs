@@ -1,8 +1,8 @@
 //! Bad input on every endpoint gets the protocol's error, never a 500, and
 //! never changes anything.
 
-use crate::helpers::{Backend, REDIRECT, TestApp, TestClient, pkce};
 use crate::on_both;
+use crate::support::{Backend, REDIRECT, TestApp, TestClient, pkce};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -212,10 +212,10 @@ async fn repeated_authorization_parameters(b: Backend) {
     for p in ["scope=openid", "response_type=code", "code_challenge=abc", "nonce=x"] {
         let url = format!("{}&{p}", app.authorize_url(&client, &ch, &[]));
         let resp = http.get(&url).send().await.unwrap();
-        let loc = crate::helpers::location(&resp);
+        let loc = crate::support::location(&resp);
         assert!(loc.starts_with(REDIRECT), "{p}: {loc}");
         assert_eq!(
-            crate::helpers::query_param(&loc, "error").as_deref(),
+            crate::support::query_param(&loc, "error").as_deref(),
             Some("invalid_request"),
             "{p}"
         );

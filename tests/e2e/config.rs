@@ -2,32 +2,13 @@
 //! and manages members and clients with `--json`, `--help` and exit codes, and
 //! `serve` starts on the embedded default.
 
-use crate::helpers::{Backend, PASSWORD, PgDatabase, TestApp, email};
 use crate::on_both;
+use crate::support::cli::{BIN, hk_idp};
+use crate::support::{Backend, PASSWORD, PgDatabase, TestApp, email};
 use ::reqwest::Method;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_hk-idp");
-
-pub fn hk_idp(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -1,9 +1,9 @@
 //! `hk-idp demo` from a fresh folder: the portal, the invitation in the
 //! outbox page, activation, login with the verified claims shown, logout.
 
-use crate::helpers::input_value;
-use crate::otp_helpers::NEW_PASSWORD;
-use crate::smtp::six_digits;
+use crate::support::input_value;
+use crate::support::otp::NEW_PASSWORD;
+use crate::support::smtp::six_digits;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

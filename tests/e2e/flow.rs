@@ -1,10 +1,10 @@
 //! The whole flow with the `openidconnect` crate as relying party:
 //! discovery → authorize → login → code → tokens → JWKS → userinfo → refresh → logout.
 
-use crate::helpers::{Backend, TestApp, email, location, query_param};
 use crate::on_both;
-use crate::rp::RelyingParty;
-use hk_idp_core::keys::SigningAlg;
+use crate::support::rp::RelyingParty;
+use crate::support::{Backend, TestApp, email, location, query_param};
+use hk_idp_core::oauth::signing_key::SigningAlg;
 use openidconnect::{OAuth2TokenResponse, RefreshToken, TokenResponse};
 
 on_both!(
@@ -132,7 +132,7 @@ async fn second_client_gets_sso_without_the_form(backend: Backend) {
     let resp = app.browser.get(&p2.url).send().await.unwrap();
     let loc = location(&resp);
     assert!(
-        loc.starts_with(crate::helpers::REDIRECT),
+        loc.starts_with(crate::support::REDIRECT),
         "no login form the second time: {loc}"
     );
     let (_, claims) = rp2.finish(&app, p2, &loc).await;

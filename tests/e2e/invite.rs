@@ -3,10 +3,10 @@
 //! when no client has one; a member is invited once unless on purpose, over
 //! the admin API and with `hk-idp user invite`.
 
-use crate::config::hk_idp;
-use crate::helpers::{Backend, TestApp, email};
 use crate::on_both;
-use crate::smtp::Mailbox;
+use crate::support::cli::hk_idp;
+use crate::support::smtp::Mailbox;
+use crate::support::{Backend, TestApp, email};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,8 +1,8 @@
 //! RP-Initiated Logout: exact post-logout URIs, confirmation without a hint,
 //! the session and its online tokens end, offline tokens survive.
 
-use crate::helpers::{Backend, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
+use crate::support::{Backend, TestApp, email, input_value, location, pkce, query_param};
 
 on_both!(
     unregistered_post_logout_uri_gets_a_page,
@@ -10,7 +10,7 @@ on_both!(
     offline_access_outlives_the_session,
 );
 
-async fn signed_in(app: &TestApp) -> (crate::helpers::TestClient, serde_json::Value) {
+async fn signed_in(app: &TestApp) -> (crate::support::TestClient, serde_json::Value) {
     let mail = email();
     app.member(&mail).await;
     let client = app.client().await;

@@ -4,10 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod helpers;
-mod otp_helpers;
-mod otp_rules;
-mod smtp;
+mod support;
 
 mod activation;
 mod admin_users;
@@ -23,8 +20,9 @@ mod kv_contract;
 mod logout;
 mod member_import;
 mod ops;
+mod otp_rules;
 mod pages;
 mod register;
-mod rp;
 mod store_contract;
-pub mod token;
+mod token;
+mod what_did_not_run;

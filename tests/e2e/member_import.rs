@@ -2,8 +2,8 @@
 //! the line and reason of every refused row, idempotent re-runs, the
 //! spellings a member list comes in (semicolons, BOM, CRLF, Unicode domains).
 
-use crate::helpers::{ADMIN, Backend, TestApp};
 use crate::on_both;
+use crate::support::{ADMIN, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,9 +1,9 @@
 //! Operations: discovery, JWKS, health, readiness, metrics, security
 //! headers, key rotation and keys encrypted at rest.
 
-use crate::helpers::{Backend, TestApp, email, pkce};
 use crate::on_both;
-use crate::token::decode_claims;
+use crate::support::jwt::decode_claims;
+use crate::support::{Backend, TestApp, email, pkce};
 use figment::providers::Serialized;
 use serde_json::Value;
 
@@ -172,7 +172,7 @@ async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
 async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     let kek = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
     let app = TestApp::start_with(b, |f| f.merge(Serialized::default("keys.encryption_key", kek))).await;
-    let keys = hk_idp_core::store::KeyStore::list_keys(&app.services.sql)
+    let keys = hk_idp_core::ports::store::KeyStore::list_keys(&app.services.sql)
         .await
         .unwrap();
     assert!(!keys.is_empty());

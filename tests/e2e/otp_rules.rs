@@ -3,11 +3,11 @@
 //! wrong tries and replaced by a newer one; sending is rate-limited; new
 //! passwords follow the policy and end the member's other sessions.
 
-use crate::helpers::{Backend, PASSWORD, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
-use crate::otp_helpers::{ACTIVATE, FORGOT, NEW_PASSWORD};
+use crate::support::otp::{ACTIVATE, FORGOT, NEW_PASSWORD};
+use crate::support::{Backend, PASSWORD, TestApp, email, input_value, location, pkce, query_param};
 use figment::providers::Serialized;
-use hk_idp_core::member::MemberStatus;
+use hk_idp_core::account::member::MemberStatus;
 
 on_both!(
     step_two_reads_the_same_whether_or_not_the_email_is_registered,
@@ -101,12 +101,12 @@ async fn five_wrong_codes_void_the_code(backend: Backend) {
 }
 
 async fn an_expired_code_is_refused(backend: Backend) {
-    let app = TestApp::start_with(backend, |f| f.merge(Serialized::default("otp.ttl", 1))).await;
+    let app = TestApp::start(backend).await;
     let addr = email();
     app.pending_member(&addr, "Per").await;
     let (_, step2) = app.ask_code(&app.browser, ACTIVATE, "", &addr).await;
     let code = app.mailbox.wait_for(&addr, 1).await.code();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance(601);
     let resp = app
         .set_password(&app.browser, ACTIVATE, &step2, &code, NEW_PASSWORD, NEW_PASSWORD)
         .await;

@@ -1,9 +1,9 @@
 //! The hosted pages' rules: consent for third-party clients, English on
 //! request, CSRF on every form, escaping, login throttling.
 
-use crate::helpers::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use crate::on_both;
-use crate::otp_helpers::{ACTIVATE, FORGOT, NEW_PASSWORD};
+use crate::support::otp::{ACTIVATE, FORGOT, NEW_PASSWORD};
+use crate::support::{Backend, PASSWORD, REDIRECT, TestApp, email, input_value, location, pkce, query_param};
 use figment::providers::Serialized;
 
 on_both!(
@@ -130,7 +130,7 @@ async fn throttling_slows_a_guesser_without_locking_the_member_out_for_long(back
         429
     );
     // The delay is capped: a moment later the member gets in.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance(3);
     let r = app.post_login(&app.new_browser(), "/login", &addr, PASSWORD).await;
     assert_eq!(r.status(), 200);
 }

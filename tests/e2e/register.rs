@@ -1,9 +1,9 @@
 //! Dynamic client registration (RFC 7591) behind the admin token; a client
 //! registered this way logs a person in with the openidconnect RP.
 
-use crate::helpers::{ADMIN, Backend, TestApp, TestClient, email};
 use crate::on_both;
-use crate::rp::RelyingParty;
+use crate::support::rp::RelyingParty;
+use crate::support::{ADMIN, Backend, TestApp, TestClient, email};
 use serde_json::{Value, json};
 
 on_both!(
@@ -25,7 +25,7 @@ async fn registered_client_completes_a_login(b: Backend) {
     let resp = register(
         &app,
         Some(ADMIN),
-        json!({"client_name": "Bedriftsportalen", "redirect_uris": [crate::helpers::REDIRECT],
+        json!({"client_name": "Bedriftsportalen", "redirect_uris": [crate::support::REDIRECT],
                "grant_types": ["authorization_code", "refresh_token"], "id_token_signed_response_alg": "ES256",
                "logo_uri": "https://rp.example/logo.png", "client_uri": "https://rp.example/",
                "contacts": ["drift@hk.no"], "scope": "openid email profile", "software_id": "ignored"}),
@@ -188,7 +188,7 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
     let info: Value = register(
         &app,
         Some(ADMIN),
-        json!({"client_name": "Medlemsappen", "redirect_uris": [crate::helpers::REDIRECT],
+        json!({"client_name": "Medlemsappen", "redirect_uris": [crate::support::REDIRECT],
                "grant_types": ["authorization_code", "refresh_token"], "scope": "openid email profile offline_access"}),
     )
     .await
@@ -256,7 +256,7 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
     };
     let mail = email();
     app.member(&mail).await;
-    let (verifier, challenge) = crate::helpers::pkce();
+    let (verifier, challenge) = crate::support::pkce();
     let code = app.code_for(&app.new_browser(), &first, &challenge, &mail).await;
     let tokens = app.redeem(&first, &code, &verifier).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
@@ -273,7 +273,7 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
         update.as_object_mut().unwrap().remove(k);
     }
     update["client_name"] = json!("Medlemsappen 2");
-    update["redirect_uris"] = json!([crate::helpers::REDIRECT, "https://rp.example/cb2"]);
+    update["redirect_uris"] = json!([crate::support::REDIRECT, "https://rp.example/cb2"]);
     update["rotate_secret"] = json!(true);
     let resp = http.put(&uri).bearer_auth(&rat).json(&update).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -311,7 +311,7 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
     );
 
     // Full replacement: what is left out goes back to its default.
-    let mut minimal = json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT],
+    let mut minimal = json!({"client_id": first.id, "redirect_uris": [crate::support::REDIRECT],
                              "grant_types": ["authorization_code", "refresh_token"]});
     let replaced: Value = http
         .put(&uri)
@@ -333,12 +333,12 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
     // The rules hold on update too, and a token holder cannot make the client first-party.
     for (body, status, error) in [
         (
-            json!({"client_id": "someone-else", "redirect_uris": [crate::helpers::REDIRECT]}),
+            json!({"client_id": "someone-else", "redirect_uris": [crate::support::REDIRECT]}),
             400,
             "invalid_request",
         ),
         (
-            json!({"redirect_uris": [crate::helpers::REDIRECT]}),
+            json!({"redirect_uris": [crate::support::REDIRECT]}),
             400,
             "invalid_request",
         ),
@@ -348,12 +348,12 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
             "invalid_redirect_uri",
         ),
         (
-            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "first_party": true}),
+            json!({"client_id": first.id, "redirect_uris": [crate::support::REDIRECT], "first_party": true}),
             400,
             "invalid_client_metadata",
         ),
         (
-            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "client_secret": "guess"}),
+            json!({"client_id": first.id, "redirect_uris": [crate::support::REDIRECT], "client_secret": "guess"}),
             400,
             "invalid_client_metadata",
         ),
@@ -364,12 +364,12 @@ async fn registration_is_read_replaced_and_deleted_with_its_token(b: Backend) {
             "invalid_client_metadata",
         ),
         (
-            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "scope": "openid organization"}),
+            json!({"client_id": first.id, "redirect_uris": [crate::support::REDIRECT], "scope": "openid organization"}),
             400,
             "invalid_client_metadata",
         ),
         (
-            json!({"client_id": first.id, "redirect_uris": [crate::helpers::REDIRECT], "initiate_login_uri": "https://evil.example/login"}),
+            json!({"client_id": first.id, "redirect_uris": [crate::support::REDIRECT], "initiate_login_uri": "https://evil.example/login"}),
             400,
             "invalid_client_metadata",
         ),

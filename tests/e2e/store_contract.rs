@@ -2,14 +2,14 @@
 //! e-mail, single spend of a refresh token under concurrency, family
 //! revocation, key retirement, shared secrets.
 
-use crate::helpers::{Backend, PgDatabase};
 use crate::on_both;
-use hk_idp_core::email::Email;
+use crate::support::{Backend, PgDatabase};
+use hk_idp_core::account::email::Email;
+use hk_idp_core::account::member::Member;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::keys::{SigningAlg, StoredKey};
-use hk_idp_core::member::Member;
-use hk_idp_core::refresh::{RefreshFamily, RefreshToken};
-use hk_idp_core::store::{KeyStore, MemberStore, RefreshStore};
+use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
+use hk_idp_core::ports::store::{KeyStore, MemberStore, RefreshStore};
 use hk_idp_store_sql::SqlStore;
 
 on_both!(sql_store_passes_the_contract);

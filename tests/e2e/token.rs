@@ -1,10 +1,11 @@
 //! The token endpoint's rules: codes, PKCE, client authentication, refresh
 //! rotation, client credentials, revocation and introspection.
 
-use crate::helpers::{Backend, REDIRECT, TestApp, TestClient, email, pkce};
 use crate::on_both;
+use crate::support::jwt::decode_claims;
+use crate::support::{Backend, REDIRECT, TestApp, TestClient, email, pkce};
 use figment::providers::Serialized;
-use hk_idp_core::client::{AuthMethod, GrantType};
+use hk_idp_core::oauth::client::{AuthMethod, GrantType};
 use serde_json::Value;
 
 on_both!(
@@ -184,10 +185,10 @@ async fn client_secret_post_and_public_clients_authenticate(b: Backend) {
 }
 
 async fn expired_code_is_refused(b: Backend) {
-    let app = TestApp::start_with(b, |f| f.merge(Serialized::default("tokens.code_ttl", 1))).await;
+    let app = TestApp::start(b).await;
     let client = app.client().await;
     let (code, verifier) = login(&app, &client).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance(61);
     assert_eq!(
         error_of(app.token_request(&client, &code_form(&code, &verifier)).await).await,
         (400, "invalid_grant".into())
@@ -299,12 +300,6 @@ async fn client_credentials_gives_an_audience_bound_token(b: Backend) {
         error_of(app.token_request(&service, &[("grant_type", "password")]).await).await,
         (400, "unsupported_grant_type".into())
     );
-}
-
-pub fn decode_claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 async fn revocation_and_introspection(b: Backend) {

@@ -1,46 +1,30 @@
 //! HK ID domain: the OAuth 2.0 / OpenID Connect rules, members, clients and the
-//! traits that storage, signing and the clock implement. Free of HTTP and SQL.
+//! traits that storage, signing, mail and the clock implement. Free of HTTP and SQL.
+//!
+//! - `oauth`: the protocol side (authorization, tokens, clients, logout).
+//! - `account`: the member's side (login, passwords, one-time codes, sessions).
+//! - `admin`: the admin's side (member registry, import, invitations, audit trail).
+//! - `ports`: the traits other crates implement, and the in-process stores.
+//!
+//! `provider`, `settings`, `ports` and the plain type modules (`audit`, `error`,
+//! `locale`, `secret`, `account::otp_purpose`, `account::throttle_rule`, …)
+//! never import a module that holds `impl Provider` services, so no module
+//! imports another that imports it back.
 
+pub mod account;
+pub mod admin;
 pub mod audit;
-pub mod authorize;
-pub mod client;
-pub mod client_cache;
-pub mod clock;
-pub mod code;
-pub mod consent;
-pub mod discovery;
-pub mod email;
 pub mod error;
-pub mod grant;
-pub mod import;
-pub mod invite;
-pub mod keys;
-pub mod kv;
 pub mod locale;
-pub mod login;
-pub mod logout;
-pub mod mail;
-pub mod member;
-pub mod org_number;
-pub mod otp;
-pub mod params;
-pub mod password;
-pub mod password_policy;
-pub mod pkce;
+pub mod mail_queue;
+pub mod oauth;
+pub mod ports;
 pub mod provider;
-pub mod refresh;
-pub mod registration;
-pub mod registry;
-pub mod revocation;
-pub mod scope;
 pub mod secret;
-pub mod session;
 pub mod settings;
-pub mod signer;
-pub mod store;
-pub mod throttle;
-pub mod token;
-pub mod userinfo;
+
+#[cfg(test)]
+mod testing;
 
 pub use error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
 pub use provider::Provider;

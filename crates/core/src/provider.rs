@@ -1,15 +1,15 @@
 //! The provider: the stores, signer, hasher and clock the services work with.
 //! Each service lives in its own module as an `impl Provider` block.
 
+use crate::account::password_hashing::PasswordHasher;
 use crate::audit::AuditEvent;
-use crate::clock::Clock;
 use crate::error::StoreError;
-use crate::kv::Kv;
-use crate::mail::MailQueue;
-use crate::password::PasswordHasher;
+use crate::mail_queue::MailQueue;
+use crate::ports::clock::Clock;
+use crate::ports::kv::Kv;
+use crate::ports::signer::TokenSigner;
+use crate::ports::store::{AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, RefreshStore};
 use crate::settings::ProviderSettings;
-use crate::signer::TokenSigner;
-use crate::store::{AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, RefreshStore};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -59,7 +59,7 @@ impl Provider {
     /// The short-lived marker that access tokens of a family check.
     pub async fn mark_family_revoked(&self, family_id: &str) -> Result<(), StoreError> {
         self.kv
-            .mark(&family_revoked_key(family_id), self.settings.refresh_token_ttl)
+            .mark(&family_revoked_key(family_id), self.settings.tokens.refresh_token_ttl)
             .await
     }
 

@@ -1,78 +1,228 @@
-//! The settings the domain needs, parsed once by the binary.
+//! The settings the domain needs, one typed section per `config/default.toml`
+//! table, each with its check. The binary deserialises these sections
+//! directly from the layered configuration, so a new setting is three edits:
+//! the TOML default, the field here (with its check), the README table.
 
-use crate::keys::SigningAlg;
-use crate::throttle::ThrottleRule;
+use crate::account::password_hashing::Argon2Settings;
+use crate::account::throttle_rule::ThrottleRule;
+use crate::oauth::signing_key::SigningAlg;
+use serde::Deserialize;
 
-#[derive(Debug, Clone)]
-pub struct ProviderSettings {
-    /// Public base URL without a trailing slash; the `iss` of every token.
-    pub issuer: String,
+/// A value out of range; names the setting as `section.name`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {setting}: {reason}")]
+pub struct SettingError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn refuse(setting: &'static str, reason: impl Into<String>) -> Result<(), SettingError> {
+    Err(SettingError {
+        setting,
+        reason: reason.into(),
+    })
+}
+
+/// Every `(name, value)` must be greater than zero.
+fn positive(values: &[(&'static str, i64)]) -> Result<(), SettingError> {
+    match values.iter().find(|(_, v)| *v <= 0) {
+        Some((name, _)) => refuse(name, "must be greater than 0"),
+        None => Ok(()),
+    }
+}
+
+/// `[tokens]`: lifetimes in seconds and the access-token algorithm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
     pub code_ttl: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
-    pub session_ttl: i64,
-    /// How long a person may take on the login page.
-    pub login_request_ttl: i64,
     pub access_token_alg: SigningAlg,
-    /// `aud` of access tokens issued without a `resource` parameter.
+    /// `aud` of access tokens issued without a `resource`; empty: the issuer.
     pub default_audience: String,
+}
+
+impl TokenSettings {
+    pub fn check(&self) -> Result<(), SettingError> {
+        // RFC 6749 §4.1.2: codes are short-lived; docs/SECURITY-RULES.md §5 caps them at 60 s.
+        if !(1..=60).contains(&self.code_ttl) {
+            return refuse("tokens.code_ttl", "must be between 1 and 60 seconds");
+        }
+        positive(&[
+            ("tokens.access_token_ttl", self.access_token_ttl),
+            ("tokens.id_token_ttl", self.id_token_ttl),
+            ("tokens.refresh_token_ttl", self.refresh_token_ttl),
+        ])
+    }
+}
+
+/// `[session]`: the SSO session and the time a person may take to log in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub ttl: i64,
+    pub login_request_ttl: i64,
+}
+
+impl SessionSettings {
+    pub fn check(&self) -> Result<(), SettingError> {
+        positive(&[
+            ("session.ttl", self.ttl),
+            ("session.login_request_ttl", self.login_request_ttl),
+        ])
+    }
+}
+
+/// `[passwords]`: argon2id parameters and the password rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; more requests wait their turn.
+    pub max_concurrent: usize,
+    /// Shortest new password, in characters.
+    pub min_length: usize,
     /// Consecutive failures after which a password stops working.
     pub max_failed_logins: i32,
-    /// Shortest new password, in characters.
-    pub password_min_length: usize,
-    /// Seconds a one-time code is valid.
-    pub otp_ttl: i64,
+}
+
+impl PasswordSettings {
+    pub fn check(&self) -> Result<(), SettingError> {
+        // OWASP's minimum for argon2id (docs/SECURITY-RULES.md §1).
+        if self.argon2_memory_kib < 19456 || self.argon2_iterations < 2 || self.argon2_parallelism < 1 {
+            return refuse("passwords.argon2_*", "below OWASP's minimum (m=19456 KiB, t=2, p=1)");
+        }
+        if !(8..=256).contains(&self.min_length) {
+            return refuse("passwords.min_length", "must be between 8 and 256");
+        }
+        positive(&[
+            ("passwords.max_concurrent", self.max_concurrent as i64),
+            ("passwords.max_failed_logins", i64::from(self.max_failed_logins)),
+        ])
+    }
+}
+
+impl PasswordSettings {
+    /// The hasher's parameters.
+    pub fn argon2(&self) -> Argon2Settings {
+        Argon2Settings {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+            max_concurrent: self.max_concurrent,
+        }
+    }
+}
+
+/// `[otp]`: one-time codes for activation and forgotten passwords.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpSettings {
+    /// Seconds a code is valid.
+    pub ttl: i64,
     /// Wrong tries after which a code is void.
-    pub otp_max_attempts: u64,
+    pub max_attempts: u64,
     /// Wrong tries per e-mail within a day, over all its codes; beyond it
     /// every code for that e-mail is void until the day has passed.
-    pub otp_max_wrong_per_day: u64,
-    /// Codes that may be asked per e-mail, and per client address, within the window.
-    pub otp_per_email: u64,
-    pub otp_per_address: u64,
-    pub otp_rate_window: i64,
-    pub account_throttle: ThrottleRule,
-    pub address_throttle: ThrottleRule,
+    pub max_wrong_per_day: u64,
+    /// Codes that may be asked per e-mail, and per client address, within `rate_window` s.
+    pub per_email: u64,
+    pub per_address: u64,
+    pub rate_window: i64,
+}
+
+impl OtpSettings {
+    pub fn check(&self) -> Result<(), SettingError> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        positive(&[
+            ("otp.ttl", self.ttl),
+            ("otp.max_attempts", count(self.max_attempts)),
+            ("otp.max_wrong_per_day", count(self.max_wrong_per_day)),
+            ("otp.per_email", count(self.per_email)),
+            ("otp.per_address", count(self.per_address)),
+            ("otp.rate_window", self.rate_window),
+        ])
+    }
+
+    /// Whole minutes a code is valid, as the mail says it.
+    pub fn valid_minutes(&self) -> i64 {
+        (self.ttl + 59) / 60
+    }
+}
+
+/// `[login]`: throttling of failed logins per account and per client address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    pub account_free_failures: u64,
+    pub account_max_delay: i64,
+    pub address_free_failures: u64,
+    pub address_max_delay: i64,
+    pub failure_window: i64,
+}
+
+impl LoginSettings {
+    pub fn check(&self) -> Result<(), SettingError> {
+        positive(&[
+            ("login.account_max_delay", self.account_max_delay),
+            ("login.address_max_delay", self.address_max_delay),
+            ("login.failure_window", self.failure_window),
+        ])
+    }
+
+    pub fn account_throttle(&self) -> ThrottleRule {
+        ThrottleRule {
+            free_failures: self.account_free_failures,
+            max_delay: self.account_max_delay,
+            window: self.failure_window,
+        }
+    }
+
+    pub fn address_throttle(&self) -> ThrottleRule {
+        ThrottleRule {
+            free_failures: self.address_free_failures,
+            max_delay: self.address_max_delay,
+            window: self.failure_window,
+        }
+    }
+}
+
+/// `[clients]`: the per-node cache of client registrations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    /// Seconds a node reuses a client's registration from memory; 0: no cache.
+    pub cache_ttl: u64,
+}
+
+/// Everything the domain services read, built once by the binary.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// Public base URL without a trailing slash; the `iss` of every token.
+    pub issuer: String,
+    pub tokens: TokenSettings,
+    pub session: SessionSettings,
+    pub passwords: PasswordSettings,
+    pub otp: OtpSettings,
+    pub login: LoginSettings,
 }
 
 impl ProviderSettings {
-    /// Defaults for the given issuer (the values of `config/default.toml`).
-    pub fn for_issuer(issuer: &str) -> Self {
-        Self {
-            issuer: issuer.trim_end_matches('/').to_owned(),
-            code_ttl: 60,
-            access_token_ttl: 600,
-            id_token_ttl: 600,
-            refresh_token_ttl: 30 * 24 * 3600,
-            session_ttl: 8 * 3600,
-            login_request_ttl: 3600,
-            access_token_alg: SigningAlg::ES256,
-            default_audience: issuer.trim_end_matches('/').to_owned(),
-            max_failed_logins: 100,
-            password_min_length: 15,
-            otp_ttl: 600,
-            otp_max_attempts: 5,
-            otp_max_wrong_per_day: 20,
-            otp_per_email: 5,
-            otp_per_address: 30,
-            otp_rate_window: 3600,
-            account_throttle: ThrottleRule {
-                free_failures: 5,
-                max_delay: 60,
-                window: 900,
-            },
-            address_throttle: ThrottleRule {
-                free_failures: 20,
-                max_delay: 900,
-                window: 3600,
-            },
+    /// `aud` of access tokens issued without a `resource` parameter.
+    pub fn default_audience(&self) -> &str {
+        match self.tokens.default_audience.as_str() {
+            "" => &self.issuer,
+            aud => aud,
         }
     }
 
     /// The longest a signed token stays valid: how long a retired key stays published.
     pub fn max_token_lifetime(&self) -> i64 {
-        self.access_token_ttl.max(self.id_token_ttl)
+        self.tokens.access_token_ttl.max(self.tokens.id_token_ttl)
     }
 
     pub fn is_https(&self) -> bool {

@@ -8,12 +8,12 @@
 
 use figment::providers::Serialized;
 use hk_idp::{App, Settings};
-use hk_idp_core::client::{AuthMethod, GrantType, NewClient};
-use hk_idp_core::email::Email;
-use hk_idp_core::keys::SigningAlg;
-use hk_idp_core::member::Member;
-use hk_idp_core::registry::NewMember;
-use hk_idp_core::signer::{Claims, TokenSigner};
+use hk_idp_core::account::email::Email;
+use hk_idp_core::account::member::Member;
+use hk_idp_core::admin::member_registry::NewMember;
+use hk_idp_core::oauth::client::{AuthMethod, GrantType, NewClient};
+use hk_idp_core::oauth::signing_key::SigningAlg;
+use hk_idp_core::ports::signer::{Claims, TokenSigner};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -343,9 +343,9 @@ async fn main() {
     // Cost per request does not grow with the number of members: userinfo with 20 000 more members.
     let at = {
         let member = p.members.find_member_by_email(mail).await.unwrap().unwrap();
-        let scope = hk_idp_core::scope::Scope::parse("openid email").unwrap();
+        let scope = hk_idp_core::oauth::scope::Scope::parse("openid email").unwrap();
         let client = p.clients.find_client(&service.id).await.unwrap().unwrap();
-        let grant = hk_idp_core::token::Grant {
+        let grant = hk_idp_core::oauth::token_minting::Grant {
             client: &client,
             member: Some(&member),
             scope: &scope,
@@ -355,7 +355,8 @@ async fn main() {
             family_id: None,
             audience: None,
         };
-        p.mint_access_token(&grant, &hk_idp_core::token::new_jti(None)).unwrap()
+        p.mint_access_token(&grant, &hk_idp_core::oauth::token_minting::new_jti(None))
+            .unwrap()
     };
     let userinfo = |at: String| {
         let (http, url) = (http.clone(), format!("{base}/userinfo"));

@@ -3,19 +3,18 @@
 
 use crate::settings::Settings;
 use anyhow::Context;
-use hk_idp_core::client_cache::CachedClientStore;
-use hk_idp_core::clock::{Clock, SystemClock};
-use hk_idp_core::keys::SigningAlg;
-use hk_idp_core::kv::{Kv, KvStore};
-use hk_idp_core::mail::{MailQueue, RetryPolicy};
-use hk_idp_core::password::{Argon2Settings, PasswordHasher};
+use hk_idp_core::Provider;
+use hk_idp_core::account::password_hashing::PasswordHasher;
+use hk_idp_core::mail_queue::{MailQueue, RetryPolicy};
+use hk_idp_core::oauth::client_cache::CachedClientStore;
+use hk_idp_core::ports::clock::{Clock, SystemClock};
+use hk_idp_core::ports::kv::{Kv, KvStore};
+use hk_idp_core::ports::memory_kv::MemoryStore;
+use hk_idp_core::ports::store::KeyStore;
 use hk_idp_core::secret::random_token;
-use hk_idp_core::store::KeyStore;
-use hk_idp_core::throttle::ThrottleRule;
-use hk_idp_core::{Provider, ProviderSettings};
 use hk_idp_jose::KeyRing;
 use hk_idp_mail::LettreMailer;
-use hk_idp_store_kv::{MemoryStore, RedisStore};
+use hk_idp_store_kv::RedisStore;
 use hk_idp_store_sql::SqlStore;
 use hk_idp_web::AppState;
 use std::net::SocketAddr;
@@ -34,13 +33,13 @@ pub struct Services {
 impl Services {
     /// Connects and migrates the database, opens the short-lived store and
     /// loads (or first creates) the signing keys.
-    pub async fn open(settings: &Settings, issuer: &str) -> anyhow::Result<Self> {
+    pub async fn open(settings: &Settings, issuer: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let sql = SqlStore::connect(&settings.database.url.0)
             .await
             .context("database (database.url)")?;
         sql.migrate().await.context("database migrations")?;
         let kv: Arc<dyn KvStore> = if settings.redis.url.0.is_empty() {
-            Arc::new(MemoryStore::new())
+            Arc::new(MemoryStore::new(clock.clone()))
         } else {
             Arc::new(
                 RedisStore::connect(&settings.redis.url.0, &settings.redis.key_prefix)
@@ -49,46 +48,8 @@ impl Services {
             )
         };
         let keyring = Arc::new(KeyRing::new(settings.key_encryption_key()?)?);
-        let p = &settings.passwords;
-        let passwords = PasswordHasher::new(Argon2Settings {
-            memory_kib: p.argon2_memory_kib,
-            iterations: p.argon2_iterations,
-            parallelism: p.argon2_parallelism,
-            max_concurrent: p.max_concurrent as usize,
-        })?;
-        let t = &settings.tokens;
-        let mut ps = ProviderSettings::for_issuer(issuer);
-        ps.code_ttl = i64::from(t.code_ttl);
-        ps.access_token_ttl = i64::from(t.access_token_ttl);
-        ps.id_token_ttl = i64::from(t.id_token_ttl);
-        ps.refresh_token_ttl = i64::from(t.refresh_token_ttl);
-        ps.access_token_alg = SigningAlg::parse(&t.access_token_alg).unwrap_or(SigningAlg::ES256);
-        if !t.default_audience.is_empty() {
-            ps.default_audience = t.default_audience.clone();
-        }
-        ps.session_ttl = i64::from(settings.session.ttl);
-        ps.login_request_ttl = i64::from(settings.session.login_request_ttl);
-        ps.max_failed_logins = p.max_failed_logins as i32;
-        ps.password_min_length = p.min_length as usize;
-        let o = &settings.otp;
-        ps.otp_ttl = i64::from(o.ttl);
-        ps.otp_max_attempts = u64::from(o.max_attempts);
-        ps.otp_max_wrong_per_day = u64::from(o.max_wrong_per_day);
-        ps.otp_per_email = u64::from(o.per_email);
-        ps.otp_per_address = u64::from(o.per_address);
-        ps.otp_rate_window = i64::from(o.rate_window);
-        let l = &settings.login;
-        let window = i64::from(l.failure_window);
-        ps.account_throttle = ThrottleRule {
-            free_failures: u64::from(l.account_free_failures),
-            max_delay: i64::from(l.account_max_delay),
-            window,
-        };
-        ps.address_throttle = ThrottleRule {
-            free_failures: u64::from(l.address_free_failures),
-            max_delay: i64::from(l.address_max_delay),
-            window,
-        };
+        let passwords = PasswordHasher::new(settings.passwords.argon2())?;
+        let ps = settings.provider_settings(issuer);
         let m = &settings.mail;
         let mailer = LettreMailer::new(&m.from, &m.smtp_url.0, Path::new(&m.outbox_dir)).context("mail settings")?;
         let mail = MailQueue::start(
@@ -100,7 +61,6 @@ impl Services {
             },
         );
         let pepper = sql.get_or_create_secret("pepper", &random_token(32)).await?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), ps.max_token_lifetime()).await?;
         let store = Arc::new(sql.clone());
         let provider = Provider {
@@ -109,7 +69,8 @@ impl Services {
             consents: store.clone(),
             clients: Arc::new(CachedClientStore::new(
                 store.clone(),
-                Duration::from_secs(u64::from(settings.clients.cache_ttl)),
+                settings.clients.cache_ttl,
+                clock.clone(),
             )),
             keys: store.clone(),
             refresh: store.clone(),
@@ -142,6 +103,11 @@ pub struct App {
 
 impl App {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_on(settings, Arc::new(SystemClock)).await
+    }
+
+    /// The same, on a given clock (tests move time by hand).
+    pub async fn build_on(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.server.listen).await.with_context(|| {
             format!(
                 "cannot listen on {} (server.listen, IDP_LISTEN)",
@@ -154,7 +120,7 @@ impl App {
         } else {
             settings.server.issuer.trim_end_matches('/').to_owned()
         };
-        let services = Arc::new(Services::open(settings, &issuer).await?);
+        let services = Arc::new(Services::open(settings, &issuer, clock).await?);
         let csrf_key = services.sql.get_or_create_secret("csrf", &random_token(32)).await?;
         let state = AppState::new(
             services.provider.clone(),
@@ -218,7 +184,7 @@ async fn upkeep(services: Arc<Services>, every: Duration) {
             tracing::error!(error = %e, "keys.reload_failed");
         }
         let now = services.provider.clock.now();
-        match hk_idp_core::store::RefreshStore::delete_expired(&services.sql, now).await {
+        match hk_idp_core::ports::store::RefreshStore::delete_expired(&services.sql, now).await {
             Ok(n) if n > 0 => tracing::info!(rows = n, "cleanup.refresh_tokens"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cleanup.failed"),

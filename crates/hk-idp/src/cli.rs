@@ -134,9 +134,13 @@ async fn open(settings: &Settings) -> anyhow::Result<Services> {
     } else {
         settings.server.issuer.clone()
     };
-    Services::open(settings, &issuer)
-        .await
-        .map_err(|e| anyhow::Error::new(CoreError::Unavailable(format!("{e:#}"))))
+    Services::open(
+        settings,
+        &issuer,
+        std::sync::Arc::new(hk_idp_core::ports::clock::SystemClock),
+    )
+    .await
+    .map_err(|e| anyhow::Error::new(CoreError::Unavailable(format!("{e:#}"))))
 }
 
 fn print(json: bool, value: serde_json::Value, text: &str) {

@@ -7,11 +7,11 @@ use crate::app::App;
 use crate::settings::{Secret, Settings};
 use anyhow::Context;
 use hk_idp_core::Provider;
+use hk_idp_core::account::member::MemberStatus;
+use hk_idp_core::admin::member_registry::NewMember;
 use hk_idp_core::audit::Actor;
-use hk_idp_core::client::{AuthMethod, GrantType, NewClient};
-use hk_idp_core::keys::SigningAlg;
-use hk_idp_core::member::MemberStatus;
-use hk_idp_core::registry::NewMember;
+use hk_idp_core::oauth::client::{AuthMethod, GrantType, NewClient};
+use hk_idp_core::oauth::signing_key::SigningAlg;
 use hk_idp_demo::PortalConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -101,7 +101,7 @@ async fn demo_member(p: &Provider) -> anyhow::Result<&'static str> {
         password: None,
     };
     let demo = Actor::new("demo", None);
-    let member = p.create_member(new, p.settings.password_min_length, &demo).await?;
+    let member = p.create_member(new, p.settings.passwords.min_length, &demo).await?;
     p.invite_member(&member, false, &demo).await?;
     Ok("pending: activate the account; the invitation is in the outbox")
 }

@@ -4,6 +4,10 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use hk_idp_core::ProviderSettings;
+use hk_idp_core::settings::{
+    ClientSettings, LoginSettings, OtpSettings, PasswordSettings, SessionSettings, SettingError, TokenSettings,
+};
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -46,12 +50,12 @@ pub struct Settings {
     pub redis: Redis,
     pub mail: Mail,
     pub admin: Admin,
-    pub tokens: Tokens,
-    pub clients: Clients,
-    pub session: Session,
-    pub passwords: Passwords,
-    pub otp: Otp,
-    pub login: Login,
+    pub tokens: TokenSettings,
+    pub clients: ClientSettings,
+    pub session: SessionSettings,
+    pub passwords: PasswordSettings,
+    pub otp: OtpSettings,
+    pub login: LoginSettings,
     pub keys: Keys,
     pub log: Log,
 }
@@ -99,62 +103,6 @@ pub struct Admin {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Tokens {
-    pub code_ttl: u32,
-    pub access_token_ttl: u32,
-    pub id_token_ttl: u32,
-    pub refresh_token_ttl: u32,
-    pub access_token_alg: String,
-    pub default_audience: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Clients {
-    pub cache_ttl: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Session {
-    pub ttl: u32,
-    pub login_request_ttl: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Passwords {
-    pub argon2_memory_kib: u32,
-    pub argon2_iterations: u32,
-    pub argon2_parallelism: u32,
-    pub max_concurrent: u32,
-    pub min_length: u32,
-    pub max_failed_logins: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Otp {
-    pub ttl: u32,
-    pub max_attempts: u32,
-    pub max_wrong_per_day: u32,
-    pub per_email: u32,
-    pub per_address: u32,
-    pub rate_window: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub account_free_failures: u32,
-    pub account_max_delay: u32,
-    pub address_free_failures: u32,
-    pub address_max_delay: u32,
-    pub failure_window: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Keys {
     pub encryption_key: Secret,
     pub reload_interval: u32,
@@ -172,6 +120,30 @@ pub enum SettingsError {
     Load(String),
     #[error("configuration: setting {setting}: {reason}")]
     Invalid { setting: &'static str, reason: String },
+}
+
+impl From<SettingError> for SettingsError {
+    fn from(e: SettingError) -> Self {
+        SettingsError::Invalid {
+            setting: e.setting,
+            reason: e.reason,
+        }
+    }
+}
+
+impl Settings {
+    /// What the domain services read, for the given public issuer (the
+    /// configured one, or the bound address when it is empty).
+    pub fn provider_settings(&self, issuer: &str) -> ProviderSettings {
+        ProviderSettings {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            tokens: self.tokens.clone(),
+            session: self.session.clone(),
+            passwords: self.passwords.clone(),
+            otp: self.otp.clone(),
+            login: self.login.clone(),
+        }
+    }
 }
 
 /// Empty (unset) or starting with one of `schemes`.
@@ -269,48 +241,18 @@ impl Settings {
                 "must start with smtp:// or smtps://",
             ));
         }
-        if hk_idp_core::keys::SigningAlg::parse(&self.tokens.access_token_alg).is_none() {
-            return Err(invalid("tokens.access_token_alg", "must be RS256, ES256 or EdDSA"));
-        }
-        if self.tokens.code_ttl == 0 || self.tokens.code_ttl > 60 {
-            return Err(invalid("tokens.code_ttl", "must be between 1 and 60 seconds"));
-        }
+        self.tokens.check()?;
+        self.session.check()?;
+        self.passwords.check()?;
+        self.otp.check()?;
+        self.login.check()?;
         for (name, v) in [
-            ("tokens.access_token_ttl", self.tokens.access_token_ttl),
-            ("tokens.id_token_ttl", self.tokens.id_token_ttl),
-            ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
-            ("session.ttl", self.session.ttl),
-            ("session.login_request_ttl", self.session.login_request_ttl),
             ("keys.reload_interval", self.keys.reload_interval),
-            ("passwords.max_concurrent", self.passwords.max_concurrent),
-            ("passwords.max_failed_logins", self.passwords.max_failed_logins),
             ("mail.retry_attempts", self.mail.retry_attempts),
-            ("otp.ttl", self.otp.ttl),
-            ("otp.max_attempts", self.otp.max_attempts),
-            ("otp.max_wrong_per_day", self.otp.max_wrong_per_day),
-            ("otp.per_email", self.otp.per_email),
-            ("otp.per_address", self.otp.per_address),
-            ("otp.rate_window", self.otp.rate_window),
-            ("login.account_max_delay", self.login.account_max_delay),
-            ("login.address_max_delay", self.login.address_max_delay),
-            ("login.failure_window", self.login.failure_window),
         ] {
             if v == 0 {
-                return Err(SettingsError::Invalid {
-                    setting: name,
-                    reason: "must be greater than 0".into(),
-                });
+                return Err(invalid(name, "must be greater than 0"));
             }
-        }
-        let p = &self.passwords;
-        if p.argon2_memory_kib < 19456 || p.argon2_iterations < 2 || p.argon2_parallelism < 1 {
-            return Err(invalid(
-                "passwords.argon2_*",
-                "below OWASP's minimum (m=19456 KiB, t=2, p=1)",
-            ));
-        }
-        if !(8..=256).contains(&p.min_length) {
-            return Err(invalid("passwords.min_length", "must be between 8 and 256"));
         }
         self.key_encryption_key()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
@@ -353,7 +295,10 @@ mod tests {
     fn defaults_are_valid() {
         let s = Settings::from_figment(Figment::from(Toml::string(DEFAULTS))).unwrap();
         assert_eq!(s.server.listen.port(), 8080);
-        assert_eq!(s.tokens.access_token_alg, "ES256");
+        assert_eq!(
+            s.tokens.access_token_alg,
+            hk_idp_core::oauth::signing_key::SigningAlg::ES256
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! key, and the JWKS document as bytes, swapped whole on change.
 
 use hk_idp_core::error::CoreError;
-use hk_idp_core::keys::{SigningAlg, StoredKey};
-use hk_idp_core::signer::{Claims, TokenSigner};
+use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
+use hk_idp_core::ports::signer::{Claims, TokenSigner};
 use josekit::jwe::{Dir, JweHeader};
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, JwsVerifier, RS256};

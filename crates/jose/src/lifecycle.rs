@@ -3,8 +3,8 @@
 
 use crate::keyring::{KeyRing, KeyRingError};
 use hk_idp_core::error::CoreError;
-use hk_idp_core::keys::{SigningAlg, StoredKey};
-use hk_idp_core::store::KeyStore;
+use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
+use hk_idp_core::ports::store::KeyStore;
 use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::alg::ed::EdCurve;

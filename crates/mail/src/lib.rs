@@ -7,7 +7,7 @@ mod render;
 pub use render::{RenderedMail, render};
 
 use async_trait::async_trait;
-use hk_idp_core::mail::{MailError, MailMessage, Mailer};
+use hk_idp_core::ports::mailer::{MailError, MailMessage, Mailer};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};

@@ -2,9 +2,9 @@
 //! with the texts of the mail's kind and language. Names are escaped in HTML.
 
 use askama::Template;
+use hk_idp_core::account::otp_purpose::OtpPurpose;
 use hk_idp_core::locale::Locale;
-use hk_idp_core::mail::{MailKind, MailMessage};
-use hk_idp_core::otp::OtpPurpose;
+use hk_idp_core::ports::mailer::{MailKind, MailMessage};
 
 pub struct RenderedMail {
     pub subject: String,

@@ -1,8 +1,8 @@
-//! Short-lived state behind `hk_idp_core::kv::KvStore`: an in-process map for
-//! one node, Redis for many. Both pass the suite in `tests/contract.rs`.
+//! Short-lived state on Redis, behind `hk_idp_core::ports::kv::KvStore`, for
+//! many nodes. The in-process store for one node is
+//! `hk_idp_core::ports::memory_kv::MemoryStore`; both pass the suite in
+//! `tests/e2e/kv_contract.rs`.
 
-mod memory;
 mod redis_store;
 
-pub use memory::MemoryStore;
 pub use redis_store::RedisStore;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::kv::KvStore;
+use hk_idp_core::ports::kv::KvStore;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
 use std::time::Duration;

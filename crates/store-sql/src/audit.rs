@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use hk_idp_core::audit::AuditEvent;
 use hk_idp_core::audit::AuditQuery;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::store::AuditStore;
+use hk_idp_core::ports::store::AuditStore;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
 pub(crate) fn to_model(e: &AuditEvent) -> ActiveModel {

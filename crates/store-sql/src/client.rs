@@ -3,10 +3,10 @@
 use crate::entity::client::{Column, Entity, Model};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
-use hk_idp_core::client::{AuthMethod, Client, ClientAbout, GrantType};
 use hk_idp_core::error::StoreError;
-use hk_idp_core::keys::SigningAlg;
-use hk_idp_core::store::ClientStore;
+use hk_idp_core::oauth::client::{AuthMethod, Client, ClientAbout, GrantType};
+use hk_idp_core::oauth::signing_key::SigningAlg;
+use hk_idp_core::ports::store::ClientStore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
 fn list(raw: &str) -> Result<Vec<String>, StoreError> {

@@ -4,7 +4,7 @@ use crate::entity::consent::{Column, Entity, Model};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::store::ConsentStore;
+use hk_idp_core::ports::store::ConsentStore;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{EntityTrait, IntoActiveModel};
 

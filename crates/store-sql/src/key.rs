@@ -4,8 +4,8 @@ use crate::entity::{server_secret, signing_key};
 use crate::{SqlStore, db_error};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::keys::{SigningAlg, StoredKey};
-use hk_idp_core::store::KeyStore;
+use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
+use hk_idp_core::ports::store::KeyStore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 

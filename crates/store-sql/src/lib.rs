@@ -73,7 +73,7 @@ impl SqlStore {
 }
 
 #[async_trait::async_trait]
-impl hk_idp_core::store::Health for SqlStore {
+impl hk_idp_core::ports::store::Health for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         SqlStore::ping(self).await
     }

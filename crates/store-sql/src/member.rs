@@ -3,11 +3,11 @@
 use crate::entity::member::{ActiveModel, Column, Entity, Model};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
+use hk_idp_core::account::email::Email;
+use hk_idp_core::account::member::{Member, MemberStatus};
 use hk_idp_core::audit::AuditEvent;
-use hk_idp_core::email::Email;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::member::{Member, MemberStatus};
-use hk_idp_core::store::MemberStore;
+use hk_idp_core::ports::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,

@@ -4,8 +4,8 @@ use crate::entity::{refresh_family as fam, refresh_token as tok};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::refresh::{RefreshFamily, RefreshToken};
-use hk_idp_core::store::RefreshStore;
+use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use hk_idp_core::ports::store::RefreshStore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
 

@@ -8,10 +8,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hk_idp_core::client::AuthMethod;
 use hk_idp_core::error::{CoreError, OAuthError, OAuthErrorCode};
-use hk_idp_core::grant::ClientCredentials;
-use hk_idp_core::params::Params;
+use hk_idp_core::oauth::client::AuthMethod;
+use hk_idp_core::oauth::params::Params;
+use hk_idp_core::oauth::token_endpoint::ClientCredentials;
 use std::net::SocketAddr;
 
 fn pairs(raw: &[u8]) -> Vec<(String, String)> {

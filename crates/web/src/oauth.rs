@@ -11,7 +11,7 @@ mod userinfo;
 use crate::state::AppState;
 use axum::Router;
 use axum::routing::{get, post};
-use hk_idp_core::discovery::paths;
+use hk_idp_core::oauth::discovery::paths;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use hk_idp_core::authorize::AuthRequest;
 use hk_idp_core::locale::Locale;
-use hk_idp_core::params::Params;
+use hk_idp_core::oauth::authorize::AuthRequest;
+use hk_idp_core::oauth::params::Params;
 
 const STYLESHEET: &str = include_str!("../static/hkid.css");
 
@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(otp::router())
         .route("/consent", get(consent::show_consent).post(consent::submit_consent))
         .route(
-            hk_idp_core::discovery::paths::END_SESSION,
+            hk_idp_core::oauth::discovery::paths::END_SESSION,
             get(logout::logout).post(logout::logout),
         )
         .route("/static/hkid.css", get(stylesheet))

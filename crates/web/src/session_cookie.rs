@@ -7,7 +7,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hk_idp_core::params::Params;
+use hk_idp_core::oauth::params::Params;
 use hk_idp_core::secret::{constant_time_eq, random_token};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

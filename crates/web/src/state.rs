@@ -2,7 +2,7 @@
 
 use crate::metrics::Metrics;
 use hk_idp_core::Provider;
-use hk_idp_core::store::Health;
+use hk_idp_core::ports::store::Health;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -20,7 +20,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(provider: Provider, csrf_key: Vec<u8>, database: Arc<dyn Health>) -> Self {
-        let doc = hk_idp_core::discovery::metadata(&provider.settings);
+        let doc = hk_idp_core::oauth::discovery::metadata(&provider.settings);
         let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&doc).unwrap_or_default());
         Self {
             provider,

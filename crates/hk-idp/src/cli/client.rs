@@ -4,9 +4,9 @@ use super::print;
 use crate::app::Services;
 use clap::{Args, Subcommand, ValueEnum};
 use hk_idp_core::audit::Actor;
-use hk_idp_core::client::{Client, NewClient};
 use hk_idp_core::error::CoreError;
-use hk_idp_core::registration::{ClientMetadata, Issued, client_information};
+use hk_idp_core::oauth::client::{Client, NewClient};
+use hk_idp_core::oauth::client_registration::{ClientMetadata, Issued, client_information};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]

@@ -9,9 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use hk_idp_core::account::member::MemberView;
+use hk_idp_core::admin::member_registry::{MemberChanges, NewMember};
 use hk_idp_core::error::CoreError;
-use hk_idp_core::member::MemberView;
-use hk_idp_core::registry::{MemberChanges, NewMember};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -43,7 +43,7 @@ pub async fn create_user(
     };
     let p = &state.provider;
     let member = p
-        .create_member(new, p.settings.password_min_length, &admin.actor)
+        .create_member(new, p.settings.passwords.min_length, &admin.actor)
         .await?;
     let mut resp = (StatusCode::CREATED, Json(MemberView::from(&member))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/admin/users/{}", member.id)) {
@@ -141,7 +141,7 @@ pub async fn import_users(
     admin: Admin,
     headers: HeaderMap,
     body: axum::body::Body,
-) -> Result<Json<hk_idp_core::import::ImportReport>, ApiError> {
+) -> Result<Json<hk_idp_core::admin::member_import::ImportReport>, ApiError> {
     if !has_content_type(&headers, "text/csv") {
         return Err(CoreError::Invalid("the body must be text/csv".into()).into());
     }

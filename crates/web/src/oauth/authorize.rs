@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use hk_idp_core::authorize::{AuthorizeError, AuthorizeOutcome};
+use hk_idp_core::oauth::authorize::{AuthorizeError, AuthorizeOutcome};
 
 pub async fn authorize(
     State(state): State<AppState>,

@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hk_idp_core::error::{CoreError, OAuthError};
-use hk_idp_core::params::Params;
-use hk_idp_core::registration::{ClientMetadata, Issued, client_information};
+use hk_idp_core::oauth::client_registration::{ClientMetadata, Issued, client_information};
+use hk_idp_core::oauth::params::Params;
 
 fn answer(state: &AppState, status: StatusCode, issued: &Issued) -> Response {
     let mut resp = (
@@ -46,7 +46,7 @@ pub async fn register(
     let new = metadata.into_new_client()?;
     let issued = state.provider.create_client(new, &admin.actor).await?;
     let mut resp = answer(&state, StatusCode::CREATED, &issued);
-    if let Ok(v) = HeaderValue::from_str(&hk_idp_core::registration::registration_client_uri(
+    if let Ok(v) = HeaderValue::from_str(&hk_idp_core::oauth::client_registration::registration_client_uri(
         &state.provider.settings.issuer,
         &issued.client.id,
     )) {

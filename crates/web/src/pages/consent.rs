@@ -12,9 +12,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use hk_idp_core::consent::Resume;
-use hk_idp_core::scope::Scope;
-use hk_idp_core::session::Session;
+use hk_idp_core::account::session::Session;
+use hk_idp_core::oauth::consent::Resume;
+use hk_idp_core::oauth::scope::Scope;
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -80,7 +80,7 @@ pub async fn show_consent(
         req,
         intro: ctx.t.consent_intro.replace("{client}", &client.name),
         // In the order of SUPPORTED: who you are first, then what more.
-        scopes: hk_idp_core::scope::SUPPORTED
+        scopes: hk_idp_core::oauth::scope::SUPPORTED
             .iter()
             .filter(|s| scope.contains(s))
             .filter_map(|s| describe(ctx.t, s))

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use hk_idp_core::login::LoginOutcome;
+use hk_idp_core::account::login::LoginOutcome;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -17,8 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use hk_idp_core::otp::{CodeProblem, OtpFinish, OtpPurpose, OtpStart};
-use hk_idp_core::password_policy::PasswordProblem;
+use hk_idp_core::account::one_time_code::{CodeProblem, OtpFinish, OtpStart};
+use hk_idp_core::account::otp_purpose::OtpPurpose;
+use hk_idp_core::account::password_policy::PasswordProblem;
 
 /// The two entrances and where their steps live.
 #[derive(Clone, Copy)]
@@ -124,7 +125,7 @@ fn code_page(e: Entrance, state: &AppState, ctx: &PageCtx, csrf: String) -> Code
         req: ctx.req.clone(),
         query: ctx.query(),
         code: String::new(),
-        password_hint: with_n(ctx.t.new_password_hint, state.provider.settings.password_min_length),
+        password_hint: with_n(ctx.t.new_password_hint, state.provider.settings.passwords.min_length),
         code_error: None,
         password_error: None,
         confirm_error: None,

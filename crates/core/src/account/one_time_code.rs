@@ -1,0 +1,344 @@
+//! One-time codes by e-mail for activation and forgotten passwords.
+//!
+//! Rules (docs/SECURITY-RULES.md §2): 6 digits from a CSPRNG, stored only as a
+//! keyed hash, valid `otp_ttl`, single use, `otp_max_attempts` wrong tries,
+//! a new code voids the old, sending rate-limited per e-mail and per address,
+//! and at most `otp_max_wrong_per_day` wrong tries per e-mail over all codes.
+//! Nothing here reveals whether an e-mail is registered: an address that gets
+//! no mail gets a decoy record that no code opens, so both paths do the same
+//! work and answer alike.
+
+use crate::account::email::Email;
+use crate::account::member::{Member, MemberStatus};
+use crate::account::otp_purpose::OtpPurpose;
+use crate::account::password_policy::{PasswordProblem, check_new_password};
+use crate::error::CoreError;
+use crate::locale::Locale;
+use crate::ports::mailer::{MailKind, MailMessage};
+use crate::provider::Provider;
+use crate::secret::{constant_time_eq, hash_token, random_token};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// Between step 1 and step 2: which e-mail the browser asked a code for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OtpFlow {
+    email: String,
+    purpose: OtpPurpose,
+}
+
+/// The code waiting for the member; `member_id` is `None` for a decoy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OtpRecord {
+    code_mac: String,
+    member_id: Option<String>,
+    purpose: OtpPurpose,
+    /// By the provider's clock; the store's expiry bounds it too.
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+/// Outcome of step 1.
+#[derive(Debug)]
+pub enum OtpStart {
+    /// Step 2 follows; the value identifies this browser's flow (a cookie).
+    Started {
+        flow: String,
+    },
+    InvalidEmail,
+    /// Too many codes asked for this e-mail or from this address.
+    TooMany,
+}
+
+/// Why the code field is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeProblem {
+    Missing,
+    /// Wrong, expired or never sent: the person cannot tell which.
+    Wrong,
+    /// Too many wrong tries: the code is void, a new one is needed.
+    Void,
+}
+
+/// Outcome of step 2.
+#[derive(Debug)]
+pub enum OtpFinish {
+    /// The password is set; the member may log in.
+    PasswordSet,
+    /// The flow is unknown or expired: start again from step 1.
+    Expired,
+    Refused {
+        code: Option<CodeProblem>,
+        password: Option<PasswordProblem>,
+    },
+}
+
+fn flow_key(flow: &str) -> String {
+    format!("otpflow:{}", hash_token(flow))
+}
+fn record_key(email: &str) -> String {
+    format!("otp:{}", hash_token(email))
+}
+/// Set when an e-mail has used up its wrong tries for the day.
+fn blocked_key(email: &str) -> String {
+    format!("otpblocked:{}", hash_token(email))
+}
+
+const DAY: i64 = 24 * 3600;
+
+fn tries_key(email: &str) -> String {
+    format!("otptries:{}", hash_token(email))
+}
+
+/// A six-digit code from the operating system's CSPRNG.
+fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+fn is_code_shaped(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Provider {
+    /// Keyed hash of a code: six digits are too few to store as a plain hash.
+    fn code_mac(&self, email: &str, code: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.pepper) else {
+            return String::new();
+        };
+        mac.update(email.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.as_bytes());
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            mac.finalize().into_bytes(),
+        )
+    }
+
+    /// Step 1: a code for `raw_email`, mailed if the member may have one.
+    pub async fn start_otp(
+        &self,
+        purpose: OtpPurpose,
+        raw_email: &str,
+        ip: Option<&str>,
+        locale: Locale,
+    ) -> Result<OtpStart, CoreError> {
+        let Ok(email) = Email::parse(raw_email) else {
+            return Ok(OtpStart::InvalidEmail);
+        };
+        let s = &self.settings;
+        // Counted for every address asked, registered or not, so refusing tells nothing.
+        let per_email = self
+            .kv
+            .incr(
+                &format!("otprate:email:{}", hash_token(email.as_str())),
+                s.otp.rate_window,
+            )
+            .await?;
+        let per_address = match ip {
+            Some(ip) => self.kv.incr(&format!("otprate:ip:{ip}"), s.otp.rate_window).await?,
+            None => 0,
+        };
+        if per_email > s.otp.per_email || per_address > s.otp.per_address {
+            tracing::warn!(per_email, per_address, purpose = purpose.as_str(), "otp.rate_limited");
+            return Ok(OtpStart::TooMany);
+        }
+        let member = self.members.find_member_by_email(email.as_str()).await?;
+        let eligible = member.filter(|m| purpose.admits(m.status));
+        let code = new_code();
+        let record = OtpRecord {
+            code_mac: self.code_mac(email.as_str(), &code),
+            member_id: eligible.as_ref().map(|m| m.id.clone()),
+            purpose,
+            expires_at: Some(self.clock.now() + s.otp.ttl),
+        };
+        // A new code replaces the old one and its count of wrong tries.
+        self.kv
+            .put_json(&record_key(email.as_str()), &record, s.otp.ttl)
+            .await?;
+        self.kv.delete(&tries_key(email.as_str())).await?;
+        let flow = random_token(32);
+        let state = OtpFlow {
+            email: email.as_str().to_owned(),
+            purpose,
+        };
+        self.kv.put_json(&flow_key(&flow), &state, s.otp.ttl).await?;
+        match eligible {
+            Some(m) => {
+                self.mail.enqueue(MailMessage {
+                    to: m.email.to_string(),
+                    name: m.name.clone(),
+                    locale,
+                    kind: MailKind::OneTimeCode {
+                        code,
+                        purpose,
+                        valid_minutes: s.otp.valid_minutes(),
+                    },
+                });
+                tracing::info!(member_id = %m.id, purpose = purpose.as_str(), "otp.sent");
+                self.audit_member("otp.sent", &m.id, None, ip.map(str::to_owned)).await;
+            }
+            None => {
+                // Recorded too, so both paths write alike (and an admin sees the attempt).
+                tracing::info!(purpose = purpose.as_str(), "otp.not_sent");
+                let event = crate::audit::AuditEvent::new("otp.not_sent", "anonymous".into(), self.clock.now())
+                    .ip(ip.map(str::to_owned))
+                    .detail(purpose.as_str());
+                self.record(event).await;
+            }
+        }
+        Ok(OtpStart::Started { flow })
+    }
+
+    /// True while the flow behind this browser's cookie is alive.
+    pub async fn otp_flow_alive(&self, flow: Option<&str>) -> Result<bool, CoreError> {
+        Ok(self.find_flow(flow).await?.is_some())
+    }
+
+    async fn find_flow(&self, flow: Option<&str>) -> Result<Option<OtpFlow>, CoreError> {
+        match flow {
+            Some(f) if !f.is_empty() && f.len() <= 64 => Ok(self.kv.get_json(&flow_key(f)).await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// Step 2: checks the code and sets the new password.
+    pub async fn finish_otp(
+        &self,
+        flow: Option<&str>,
+        code: &str,
+        password: &str,
+        confirmation: &str,
+        ip: Option<&str>,
+    ) -> Result<OtpFinish, CoreError> {
+        let Some(state) = self.find_flow(flow).await? else {
+            return Ok(OtpFinish::Expired);
+        };
+        let email = state.email.as_str();
+        let min = self.settings.passwords.min_length;
+        let code = code.trim();
+        let code_problem = (!is_code_shaped(code)).then_some(if code.is_empty() {
+            CodeProblem::Missing
+        } else {
+            CodeProblem::Wrong
+        });
+        let password_problem = check_new_password(password, confirmation, min, &[email]).err();
+        if code_problem.is_some() || password_problem.is_some() {
+            return Ok(OtpFinish::Refused {
+                code: code_problem,
+                password: password_problem,
+            });
+        }
+        let wrong = |p| OtpFinish::Refused {
+            code: Some(p),
+            password: None,
+        };
+        // Counting first makes concurrent guesses count too (RFC 6749 §10.10 spirit).
+        let tries = self.kv.incr(&tries_key(email), self.settings.otp.ttl).await?;
+        let blocked_today = self.kv.exists(&blocked_key(email)).await?;
+        if tries > self.settings.otp.max_attempts || blocked_today {
+            self.kv.delete(&record_key(email)).await?;
+            return Ok(wrong(CodeProblem::Void));
+        }
+        let now = self.clock.now();
+        let record = self
+            .kv
+            .get_json::<OtpRecord>(&record_key(email))
+            .await?
+            .filter(|r| r.expires_at.is_none_or(|at| now < at));
+        let matches = record
+            .as_ref()
+            .is_some_and(|r| r.purpose == state.purpose && constant_time_eq(&r.code_mac, &self.code_mac(email, code)));
+        let member_id = match (matches, record.and_then(|r| r.member_id)) {
+            (true, Some(id)) => id,
+            _ => {
+                tracing::info!(tries, "otp.wrong_code");
+                // Across codes too: asking for new codes does not buy unlimited guesses.
+                let today = self.kv.incr(&format!("otpwrong:{}", hash_token(email)), DAY).await?;
+                if today >= self.settings.otp.max_wrong_per_day {
+                    self.kv.mark(&blocked_key(email), DAY).await?;
+                }
+                if tries == self.settings.otp.max_attempts || today >= self.settings.otp.max_wrong_per_day {
+                    self.kv.delete(&record_key(email)).await?;
+                    return Ok(wrong(CodeProblem::Void));
+                }
+                return Ok(wrong(CodeProblem::Wrong));
+            }
+        };
+        let Some(member) = self.members.find_member(&member_id).await? else {
+            return Ok(wrong(CodeProblem::Wrong));
+        };
+        let name = member.name.clone().unwrap_or_default();
+        if let Err(p) = check_new_password(password, confirmation, min, &[email, &name]) {
+            return Ok(OtpFinish::Refused {
+                code: None,
+                password: Some(p),
+            });
+        }
+        // Single use: of concurrent submissions, one takes the record.
+        if self.kv.0.take(&record_key(email)).await?.is_none() {
+            return Ok(wrong(CodeProblem::Wrong));
+        }
+        if !state.purpose.admits(member.status) {
+            return Ok(wrong(CodeProblem::Wrong));
+        }
+        self.set_password(member, password.to_owned(), state.purpose, ip)
+            .await?;
+        if let Some(f) = flow {
+            self.kv.delete(&flow_key(f)).await?;
+        }
+        self.kv.delete(&tries_key(email)).await?;
+        Ok(OtpFinish::PasswordSet)
+    }
+
+    /// Stores a new password; the member's sessions and refresh tokens end.
+    async fn set_password(
+        &self,
+        mut member: Member,
+        password: String,
+        purpose: OtpPurpose,
+        ip: Option<&str>,
+    ) -> Result<(), CoreError> {
+        member.password_hash = Some(self.passwords.hash(password).await?);
+        member.status = MemberStatus::Active;
+        member.failed_logins = 0;
+        member.updated_at = self.clock.now();
+        self.members.update_member(&member).await?;
+        self.end_member_sessions(&member.id).await?;
+        self.clear_login_throttle(member.email.as_str()).await?;
+        tracing::info!(member_id = %member.id, purpose = purpose.as_str(), "password.set");
+        let kind = match purpose {
+            OtpPurpose::Activate => "member.activated",
+            OtpPurpose::Reset => "password.reset",
+        };
+        self.audit_member(kind, &member.id, None, ip.map(str::to_owned)).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..1000 {
+            let c = new_code();
+            assert!(is_code_shaped(&c), "{c}");
+        }
+        assert!(!is_code_shaped("12345"));
+        assert!(!is_code_shaped("12345a"));
+        assert!(!is_code_shaped("١٢٣٤٥٦"));
+    }
+
+    #[test]
+    fn purposes_admit_the_right_members() {
+        assert!(OtpPurpose::Activate.admits(MemberStatus::Pending));
+        assert!(OtpPurpose::Activate.admits(MemberStatus::Active));
+        assert!(!OtpPurpose::Activate.admits(MemberStatus::Disabled));
+        assert!(OtpPurpose::Reset.admits(MemberStatus::Active));
+        assert!(!OtpPurpose::Reset.admits(MemberStatus::Pending));
+        assert!(!OtpPurpose::Reset.admits(MemberStatus::Disabled));
+    }
+}

@@ -1,0 +1,326 @@
+//! The authorization endpoint's rules: OIDC Core §3.1.2, RFC 6749 §4.1,
+//! RFC 7636 (PKCE) and RFC 9207 (`iss` in the response).
+
+use crate::account::session::Session;
+use crate::error::{CoreError, OAuthError, OAuthErrorCode};
+use crate::oauth::authorization_code::{AuthCode, code_key};
+use crate::oauth::params::Params;
+use crate::oauth::pkce;
+use crate::oauth::scope::Scope;
+use crate::provider::Provider;
+use crate::secret::{hash_token, random_token};
+use serde::{Deserialize, Serialize};
+
+/// A validated authorization request, kept while the person logs in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// `prompt=login`: the person must enter the password again.
+    pub force_login: bool,
+    pub prompt_none: bool,
+    /// `prompt=consent`: ask again even if the member has allowed it before.
+    #[serde(default)]
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+/// Where an authorization request goes next.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Redirect to the client: code or error, with `state` and `iss`.
+    Redirect(String),
+    /// The person must log in; the request waits under this id.
+    Login { request_id: String },
+    /// Logged in, but the client needs the person's consent first.
+    Consent { request_id: String },
+}
+
+/// Errors of the authorization endpoint.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: shown as a page, never a redirect.
+    Page(OAuthError),
+    Core(CoreError),
+}
+
+impl From<CoreError> for AuthorizeError {
+    fn from(e: CoreError) -> Self {
+        AuthorizeError::Core(e)
+    }
+}
+
+impl From<crate::error::StoreError> for AuthorizeError {
+    fn from(e: crate::error::StoreError) -> Self {
+        AuthorizeError::Core(e.into())
+    }
+}
+
+pub(crate) fn request_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+/// Builds the redirect to the client with `params` added to any query the
+/// registered URI already has (RFC 6749 §3.1.2).
+pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            url.into()
+        }
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+impl Provider {
+    /// RFC 6749 §4.1.2.1: the error response, with `state` and RFC 9207 `iss`.
+    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
+        let mut p = vec![
+            ("error", e.code.as_str()),
+            ("error_description", e.description.as_str()),
+        ];
+        if let Some(s) = state {
+            p.push(("state", s));
+        }
+        p.push(("iss", self.settings.issuer.as_str()));
+        redirect_with(redirect_uri, &p)
+    }
+
+    /// Validates an authorization request and decides: code now, login page, or error.
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        session: Option<Session>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        // Until client and redirect URI are verified, errors are pages (RFC 6749 §4.1.2.1).
+        let client_id = params
+            .get("client_id")
+            .map_err(AuthorizeError::Page)?
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_request("client_id is missing")))?;
+        let client = self
+            .clients
+            .find_client(client_id)
+            .await?
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client")))?;
+        let redirect_uri = params
+            .get("redirect_uri")
+            .map_err(AuthorizeError::Page)?
+            .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_request("redirect_uri is missing")))?;
+        if !client.has_redirect_uri(redirect_uri) {
+            return Err(AuthorizeError::Page(OAuthError::invalid_request(
+                "redirect_uri is not registered for this client",
+            )));
+        }
+        // From here on errors go back to the client. A repeated state cannot be echoed.
+        let state = params.get("state").ok().flatten();
+        let request = match self.validate_request(params, &client) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(AuthorizeOutcome::Redirect(self.error_redirect(redirect_uri, state, &e)));
+            }
+        };
+        self.continue_authorization(request, session).await
+    }
+
+    fn validate_request(&self, p: &Params, client: &crate::oauth::client::Client) -> Result<AuthRequest, OAuthError> {
+        // OIDC Core §6: request objects are not supported.
+        if p.has("request") {
+            return Err(OAuthError::new(
+                OAuthErrorCode::RequestNotSupported,
+                "request objects are not supported",
+            ));
+        }
+        if p.has("request_uri") {
+            return Err(OAuthError::new(
+                OAuthErrorCode::RequestUriNotSupported,
+                "request_uri is not supported",
+            ));
+        }
+        if p.has("registration") {
+            return Err(OAuthError::new(
+                OAuthErrorCode::RegistrationNotSupported,
+                "registration is not supported",
+            ));
+        }
+        let state = p.get("state")?.map(str::to_owned);
+        let response_type = p.require("response_type")?;
+        if response_type != "code" {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+        if let Some(mode) = p.get("response_mode")?
+            && mode != "query"
+        {
+            return Err(OAuthError::invalid_request("only response_mode=query is supported"));
+        }
+        if !client.allows_grant(crate::oauth::client::GrantType::AuthorizationCode) {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "client may not use the code flow",
+            ));
+        }
+        let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
+        if !scope.is_subset(&client.allowed_scope()) {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "scope not allowed for this client",
+            ));
+        }
+        let code_challenge = pkce::parse_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
+        if client.is_public() && code_challenge.is_none() {
+            return Err(OAuthError::invalid_request(
+                "PKCE (code_challenge with S256) is required for public clients",
+            ));
+        }
+        let mut force_login = false;
+        let mut prompt_none = false;
+        let mut prompt_consent = false;
+        if let Some(prompt) = p.get("prompt")? {
+            let values: Vec<&str> = prompt.split(' ').filter(|s| !s.is_empty()).collect();
+            for v in &values {
+                match *v {
+                    "none" => prompt_none = true,
+                    "login" => force_login = true,
+                    "consent" => prompt_consent = true,
+                    "select_account" => {}
+                    other => {
+                        return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}")));
+                    }
+                }
+            }
+            // OIDC Core §3.1.2.1: none with any other value is an error.
+            if prompt_none && values.len() > 1 {
+                return Err(OAuthError::invalid_request(
+                    "prompt=none cannot be combined with other values",
+                ));
+            }
+        }
+        let max_age = match p.get("max_age")? {
+            None => None,
+            Some(s) => Some(
+                s.parse::<u32>()
+                    .map(i64::from)
+                    .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))?,
+            ),
+        };
+        Ok(AuthRequest {
+            client_id: client.id.clone(),
+            redirect_uri: p.require("redirect_uri")?.to_owned(),
+            scope: scope.to_string(),
+            state,
+            nonce: p.get("nonce")?.map(str::to_owned),
+            code_challenge,
+            force_login,
+            prompt_none,
+            prompt_consent,
+            max_age,
+            login_hint: p.get("login_hint")?.map(str::to_owned),
+            ui_locales: p.get("ui_locales")?.map(str::to_owned),
+        })
+    }
+
+    /// With a usable session, issue the code; otherwise ask for a login
+    /// (or, with `prompt=none`, answer `login_required`).
+    pub async fn continue_authorization(
+        &self,
+        request: AuthRequest,
+        session: Option<Session>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let now = self.clock.now();
+        let usable = match session {
+            Some(s) if !request.force_login => {
+                // OIDC Core §3.1.2.1: max_age=0 is a fresh login, like prompt=login.
+                let fresh = request.max_age.is_none_or(|m| m > 0 && now - s.auth_time <= m);
+                let member_ok = self
+                    .members
+                    .find_member(&s.member_id)
+                    .await?
+                    .is_some_and(|m| m.is_active());
+                (fresh && member_ok).then_some(s)
+            }
+            _ => None,
+        };
+        // OIDC Core §3.1.2.6: with prompt=none, what would need the person is an error.
+        let refuse = |code, description: &str| {
+            let e = OAuthError::new(code, description);
+            AuthorizeOutcome::Redirect(self.error_redirect(&request.redirect_uri, request.state.as_deref(), &e))
+        };
+        if let Some(s) = usable {
+            if !self.needs_consent(&request, &s.member_id).await? {
+                let url = self.issue_code(&request, &s).await?;
+                return Ok(AuthorizeOutcome::Redirect(url));
+            }
+            if request.prompt_none {
+                return Ok(refuse(
+                    OAuthErrorCode::ConsentRequired,
+                    "the person has not allowed this client",
+                ));
+            }
+            let request_id = self.park_request(&request).await?;
+            return Ok(AuthorizeOutcome::Consent { request_id });
+        }
+        if request.prompt_none {
+            return Ok(refuse(OAuthErrorCode::LoginRequired, "the person is not logged in"));
+        }
+        let request_id = self.park_request(&request).await?;
+        Ok(AuthorizeOutcome::Login { request_id })
+    }
+
+    /// Keeps a request while the person logs in or consents.
+    async fn park_request(&self, request: &AuthRequest) -> Result<String, CoreError> {
+        let request_id = random_token(24);
+        self.kv
+            .put_json(
+                &request_key(&request_id),
+                request,
+                self.settings.session.login_request_ttl,
+            )
+            .await?;
+        Ok(request_id)
+    }
+
+    /// The authorization request waiting behind a login page.
+    pub async fn find_auth_request(&self, id: &str) -> Result<Option<AuthRequest>, CoreError> {
+        if id.is_empty() || id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(self.kv.get_json(&request_key(id)).await?)
+    }
+
+    pub(crate) async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, CoreError> {
+        let code = random_token(32);
+        let record = AuthCode {
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            member_id: session.member_id.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.auth_time,
+            sid: session.sid.clone(),
+            issued_at: self.clock.now(),
+        };
+        self.kv
+            .put_json(&code_key(&hash_token(&code)), &record, self.settings.tokens.code_ttl)
+            .await?;
+        let mut p = vec![("code", code.as_str())];
+        if let Some(s) = &request.state {
+            p.push(("state", s));
+        }
+        p.push(("iss", self.settings.issuer.as_str()));
+        Ok(redirect_with(&request.redirect_uri, &p))
+    }
+}

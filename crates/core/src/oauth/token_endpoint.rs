@@ -1,0 +1,294 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6) and client
+//! authentication (RFC 6749 §2.3, OIDC Core §9).
+
+use crate::account::member::Member;
+use crate::error::{CoreError, OAuthError, OAuthErrorCode};
+use crate::oauth::authorization_code::{AuthCode, SpentCode, code_key, spent_key};
+use crate::oauth::client::{AuthMethod, Client, GrantType};
+use crate::oauth::params::Params;
+use crate::oauth::pkce;
+use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use crate::oauth::scope::Scope;
+use crate::oauth::token_minting::{Grant, TokenResponse, new_jti};
+use crate::provider::Provider;
+use crate::secret::{hash_token, random_token, verify_token_hash};
+
+/// How a client presented itself at an endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub method: AuthMethod,
+}
+
+fn unauthorized(msg: &str) -> OAuthError {
+    OAuthError::new(OAuthErrorCode::UnauthorizedClient, msg)
+}
+
+impl Provider {
+    /// Authenticates a client with the method it registered; anything else is `invalid_client`.
+    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, CoreError> {
+        let fail = || CoreError::OAuth(OAuthError::invalid_client("client authentication failed"));
+        // Client ids are printable ASCII; anything else is not worth a lookup.
+        if creds.client_id.is_empty()
+            || creds.client_id.len() > 128
+            || !creds.client_id.bytes().all(|b| (0x21..0x7f).contains(&b))
+        {
+            return Err(fail());
+        }
+        let client = self.clients.find_client(&creds.client_id).await?.ok_or_else(fail)?;
+        if client.auth_method != creds.method {
+            tracing::info!(client_id = %client.id, used = creds.method.as_str(), "client.auth_method_mismatch");
+            return Err(fail());
+        }
+        match (&client.secret_hash, &creds.secret) {
+            (None, None) if client.is_public() => Ok(client),
+            (Some(hash), Some(secret)) if verify_token_hash(secret, hash) => Ok(client),
+            _ => {
+                tracing::info!(client_id = %client.id, "client.auth_failed");
+                Err(fail())
+            }
+        }
+    }
+
+    /// Dispatches on `grant_type`.
+    pub async fn token(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
+        match p.require("grant_type")? {
+            "authorization_code" => self.exchange_code(client, p).await,
+            "refresh_token" => self.refresh_grant(client, p).await,
+            "client_credentials" => self.client_credentials(client, p).await,
+            _ => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type").into()),
+        }
+    }
+
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.6.
+    async fn exchange_code(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
+            return Err(unauthorized("client may not use authorization_code").into());
+        }
+        let code = p.require("code")?;
+        let redirect_uri = p.require("redirect_uri")?;
+        let verifier = p.get("code_verifier")?;
+        let hash = hash_token(code);
+        let Some(record) = self.kv.take_json::<AuthCode>(&code_key(&hash)).await? else {
+            self.revoke_replayed_code(&hash).await?;
+            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
+        };
+        let now = self.clock.now();
+        if record.client_id != client.id {
+            return Err(OAuthError::invalid_grant("code was issued to another client").into());
+        }
+        if now - record.issued_at > self.settings.tokens.code_ttl {
+            return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
+        }
+        if record.redirect_uri != redirect_uri {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+        }
+        match (&record.code_challenge, verifier) {
+            (Some(ch), Some(v)) if pkce::verify(ch, v) => {}
+            (None, None) => {}
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_grant("code_verifier does not match").into());
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant("code_verifier without code_challenge").into());
+            }
+        }
+        let member = self.active_member(&record.member_id).await?;
+        let scope = Scope::parse(&record.scope)?;
+        let family_id = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| uuid::Uuid::new_v4().to_string());
+        let jti = new_jti(family_id.as_deref());
+        // Written before the tokens exist, so a concurrent replay finds it.
+        let spent = SpentCode {
+            client_id: client.id.clone(),
+            access_jti: jti.clone(),
+            family_id: family_id.clone(),
+        };
+        let marker_ttl = self.settings.tokens.access_token_ttl.max(self.settings.tokens.code_ttl);
+        self.kv.put_json(&spent_key(&hash), &spent, marker_ttl).await?;
+        let refresh_token = match &family_id {
+            Some(fid) => {
+                let family = RefreshFamily {
+                    id: fid.clone(),
+                    client_id: client.id.clone(),
+                    member_id: member.id.clone(),
+                    scope: record.scope.clone(),
+                    sid: record.sid.clone(),
+                    auth_time: record.auth_time,
+                    offline: scope.contains("offline_access"),
+                    created_at: now,
+                    expires_at: now + self.settings.tokens.refresh_token_ttl,
+                    revoked: false,
+                };
+                self.refresh.insert_family(&family).await?;
+                Some(self.new_refresh_token(&family).await?)
+            }
+            None => None,
+        };
+        let grant = Grant {
+            client,
+            member: Some(&member),
+            scope: &scope,
+            nonce: record.nonce.as_deref(),
+            auth_time: Some(record.auth_time),
+            sid: Some(&record.sid),
+            family_id: family_id.as_deref(),
+            audience: None,
+        };
+        let response = self.mint_tokens(&grant, &jti, refresh_token)?;
+        self.audit_member("token.issued", &member.id, Some(&client.id), None)
+            .await;
+        Ok(response)
+    }
+
+    /// A code presented again: what it issued is revoked (RFC 6749 §4.1.2).
+    async fn revoke_replayed_code(&self, hash: &str) -> Result<(), CoreError> {
+        let Some(spent) = self.kv.get_json::<SpentCode>(&spent_key(hash)).await? else {
+            return Ok(());
+        };
+        tracing::warn!(client_id = %spent.client_id, "token.code_replayed");
+        self.kv
+            .mark(
+                &crate::provider::jti_revoked_key(&spent.access_jti),
+                self.settings.tokens.access_token_ttl,
+            )
+            .await?;
+        if let Some(fid) = &spent.family_id {
+            self.revoke_family(fid).await?;
+        }
+        let ev = crate::audit::AuditEvent::new(
+            "token.code_replayed",
+            format!("client:{}", spent.client_id),
+            self.clock.now(),
+        )
+        .client(&spent.client_id);
+        self.record(ev).await;
+        Ok(())
+    }
+
+    async fn new_refresh_token(&self, family: &RefreshFamily) -> Result<String, CoreError> {
+        let token = random_token(32);
+        let record = RefreshToken {
+            hash: hash_token(&token),
+            family_id: family.id.clone(),
+            created_at: self.clock.now(),
+            expires_at: family.expires_at,
+            spent: false,
+        };
+        self.refresh.insert_token(&record).await?;
+        Ok(token)
+    }
+
+    async fn active_member(&self, id: &str) -> Result<Member, CoreError> {
+        match self.members.find_member(id).await? {
+            Some(m) if m.is_active() => Ok(m),
+            _ => Err(OAuthError::invalid_grant("the member is not active").into()),
+        }
+    }
+
+    /// RFC 6749 §6 with rotation; reuse of a spent token revokes the family
+    /// (OAuth 2.0 Security BCP §4.14.2).
+    async fn refresh_grant(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
+        if !client.allows_grant(GrantType::RefreshToken) {
+            return Err(unauthorized("client may not use refresh_token").into());
+        }
+        let presented = p.require("refresh_token")?;
+        let invalid = || {
+            CoreError::OAuth(OAuthError::invalid_grant(
+                "refresh token is invalid, expired or revoked",
+            ))
+        };
+        let hash = hash_token(presented);
+        let token = self.refresh.find_token(&hash).await?.ok_or_else(invalid)?;
+        let family = self.refresh.find_family(&token.family_id).await?.ok_or_else(invalid)?;
+        if family.client_id != client.id {
+            return Err(invalid());
+        }
+        if family.revoked || self.is_family_revoked(&family.id).await? {
+            return Err(invalid());
+        }
+        let now = self.clock.now();
+        if token.expires_at <= now {
+            return Err(invalid());
+        }
+        if !family.offline && self.is_session_ended(&family.sid).await? {
+            self.revoke_family(&family.id).await?;
+            return Err(invalid());
+        }
+        if token.spent || !self.refresh.spend_token(&hash).await? {
+            tracing::warn!(client_id = %client.id, family = %family.id, "token.refresh_reused");
+            self.revoke_family(&family.id).await?;
+            self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None)
+                .await;
+            return Err(invalid());
+        }
+        let granted = Scope::parse(&family.scope)?;
+        let scope = match p.get("scope")? {
+            Some(s) => {
+                let asked = Scope::parse(s)?;
+                if !asked.is_subset(&granted) {
+                    return Err(
+                        OAuthError::new(OAuthErrorCode::InvalidScope, "scope exceeds the original grant").into(),
+                    );
+                }
+                asked
+            }
+            None => granted,
+        };
+        let member = self.active_member(&family.member_id).await?;
+        let refresh_token = self.new_refresh_token(&family).await?;
+        let jti = new_jti(Some(&family.id));
+        let grant = Grant {
+            client,
+            member: Some(&member),
+            scope: &scope,
+            nonce: None,
+            auth_time: Some(family.auth_time),
+            sid: Some(&family.sid),
+            family_id: Some(&family.id),
+            audience: None,
+        };
+        self.mint_tokens(&grant, &jti, Some(refresh_token))
+    }
+
+    /// RFC 6749 §4.4, with RFC 8707 `resource` as the audience.
+    async fn client_credentials(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
+        if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
+            return Err(unauthorized("client may not use client_credentials").into());
+        }
+        let scope = Scope::parse(p.get("scope")?.unwrap_or(""))?;
+        if !scope.is_subset(&client.allowed_scope()) {
+            return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope not allowed for this client").into());
+        }
+        if scope.contains("openid") || scope.contains("offline_access") {
+            return Err(
+                OAuthError::new(OAuthErrorCode::InvalidScope, "openid and offline_access need a person").into(),
+            );
+        }
+        let resource = p.get("resource")?;
+        if let Some(r) = resource {
+            let ok = url::Url::parse(r).is_ok_and(|u| u.fragment().is_none());
+            if !ok {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidRequest,
+                    "resource must be an absolute URI without fragment",
+                )
+                .into());
+            }
+        }
+        let grant = Grant {
+            client,
+            member: None,
+            scope: &scope,
+            nonce: None,
+            auth_time: None,
+            sid: None,
+            family_id: None,
+            audience: resource,
+        };
+        let jti = new_jti(None);
+        self.mint_tokens(&grant, &jti, None)
+    }
+}

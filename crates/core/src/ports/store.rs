@@ -1,0 +1,106 @@
+//! Durable stores, one trait per capability. Implemented on sea-orm in `store-sql`.
+
+use crate::account::member::Member;
+use crate::audit::AuditEvent;
+use crate::error::StoreError;
+use crate::oauth::client::Client;
+use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use crate::oauth::signing_key::StoredKey;
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    /// `StoreError::Conflict` when the e-mail is taken.
+    async fn insert_member(&self, member: &Member) -> Result<(), StoreError>;
+    async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError>;
+    async fn find_member_by_email(&self, email: &str) -> Result<Option<Member>, StoreError>;
+    async fn update_member(&self, member: &Member) -> Result<(), StoreError>;
+    /// Adds one to the failure count and returns the new count.
+    async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError>;
+    async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
+    async fn delete_member(&self, id: &str) -> Result<bool, StoreError>;
+    /// Members with `status`, ordered by id, after `after` (keyset paging).
+    /// In one transaction: registers the candidates whose e-mail is not yet
+    /// registered, with the audit events about them; true for each created.
+    async fn import_members(&self, candidates: &[Member], events: &[AuditEvent]) -> Result<Vec<bool>, StoreError>;
+    async fn mark_invited(&self, id: &str, at: i64) -> Result<(), StoreError>;
+    /// Pending members never invited, or (with `invited_before`) invited
+    /// only before that time, in id order.
+    async fn list_members_to_invite(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+        invited_before: Option<i64>,
+    ) -> Result<Vec<Member>, StoreError>;
+    /// How many `list_members_to_invite` would give in all.
+    async fn count_members_to_invite(&self, invited_before: Option<i64>) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// The company portal: the oldest first-party client with an
+    /// `initiate_login_uri` (a third-party client never receives invitations).
+    async fn find_portal_client(&self) -> Result<Option<Client>, StoreError>;
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+    /// Replaces a client's row (RFC 7592 update).
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Every client, oldest first (for `client list`).
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scope the member has allowed the client, space-separated.
+    async fn find_consent(&self, member_id: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+    /// Records (or widens) a consent.
+    async fn save_consent(&self, member_id: &str, client_id: &str, scope: &str, at: i64) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Keys still published at `now`: not retired, or retired less than
+    /// `grace` seconds ago.
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Marks every key still signing as retiring after `at`.
+    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError>;
+    /// Removes keys whose tokens have all expired.
+    async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError>;
+    /// A named server secret (e.g. the CSRF key), created with `value` if absent.
+    async fn get_or_create_secret(&self, name: &str, value: &str) -> Result<String, StoreError>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    async fn insert_family(&self, family: &RefreshFamily) -> Result<(), StoreError>;
+    async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Returns true if the family was live and is now revoked.
+    async fn revoke_family(&self, id: &str) -> Result<bool, StoreError>;
+    /// Revokes the member's families; returns their ids.
+    async fn revoke_families_of_member(&self, member_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Revokes the client's families; returns their ids.
+    async fn revoke_families_of_client(&self, client_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Revokes families tied to an SSO session and not granted `offline_access`.
+    async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
+    async fn insert_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Marks the token spent if it was not; false if it already was (a reuse).
+    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Cleans up tokens and families that expired before `now`.
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn insert_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Events matching `q`, newest first, at most `q.limit`.
+    async fn list_events(&self, q: &crate::audit::AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Health of the durable store, for `/readyz`.
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+}

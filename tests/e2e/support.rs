@@ -1,0 +1,21 @@
+//! What the scenarios share: the test server (`app`), the two storage set-ups
+//! (`backend`, `pg`), the browser-side flow (`flow`, `http`), the one-time-code
+//! steps (`otp`), the SMTP listener (`smtp`), the relying party (`rp`), JWT
+//! claims (`jwt`) and the binary (`cli`). No scenario lives here.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod flow;
+pub mod http;
+pub mod jwt;
+pub mod otp;
+pub mod pg;
+pub mod rp;
+pub mod smtp;
+
+pub use app::{ADMIN, PASSWORD, REDIRECT, TestApp, TestClient, email};
+pub use backend::{Backend, require_services};
+pub use flow::pkce;
+pub use http::{input_value, location, query_param};
+pub use pg::PgDatabase;
