@@ -7,12 +7,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::account::member::{Member, MemberStatus};
-use crate::audit::{AuditEvent, AuditQuery};
-use crate::error::{CoreError, StoreError};
+use crate::account::session::Session;
+use crate::admin::member_registry::NewMember;
+use crate::audit::{Actor, AuditEvent, AuditQuery};
+use crate::error::{CoreError, OAuthErrorCode, StoreError};
 use crate::mail_queue::{MailQueue, RetryPolicy};
+use crate::oauth::authorize::{AuthorizeError, AuthorizeOutcome};
 use crate::oauth::client::Client;
+use crate::oauth::client::NewClient;
+use crate::oauth::params::Params;
 use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
 use crate::oauth::signing_key::{SigningAlg, StoredKey};
+use crate::oauth::token_minting::TokenResponse;
 use crate::ports::clock::ManualClock;
 use crate::ports::kv::Kv;
 use crate::ports::mailer::{MailError, MailMessage, Mailer};
@@ -416,6 +422,127 @@ impl TestProvider {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         panic!("fewer than {at_least} mails were sent");
+    }
+}
+
+pub const PASSWORD: &str = "riktig hest batteri stift 2026";
+pub const REDIRECT: &str = "https://rp.example/cb";
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Request parameters from pairs.
+pub fn params(pairs: &[(&str, &str)]) -> Params {
+    Params::new(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+/// A query parameter of a redirect URL.
+pub fn query(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl TestProvider {
+    /// An active member with `PASSWORD`.
+    pub async fn member(&self, email: &str) -> Member {
+        let new = NewMember {
+            email: email.into(),
+            name: Some("Kari Nordmann".into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        };
+        self.create_member(new, 15, &Actor::cli()).await.unwrap()
+    }
+
+    /// A registered member who has not activated the account.
+    pub async fn pending_member(&self, email: &str) -> Member {
+        let new = NewMember {
+            email: email.into(),
+            ..Default::default()
+        };
+        self.create_member(new, 15, &Actor::cli()).await.unwrap()
+    }
+
+    /// A confidential first-party client (code + refresh) redirecting to `REDIRECT`,
+    /// changed by `tweak`.
+    pub async fn client(&self, tweak: impl FnOnce(&mut NewClient)) -> Client {
+        let mut new = NewClient {
+            name: "Bedriftsportalen".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            first_party: true,
+            ..Default::default()
+        };
+        tweak(&mut new);
+        self.create_client(new, &Actor::cli()).await.unwrap().client
+    }
+
+    /// A fresh SSO session of `member`.
+    pub async fn session(&self, member: &Member) -> Session {
+        self.start_session(&member.id, None).await.unwrap().1
+    }
+
+    /// An authorization request for `client` with PKCE, `extra` added.
+    pub fn auth_params(&self, client: &Client, extra: &[(&str, &str)]) -> Params {
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email"),
+            ("state", "st"),
+            ("nonce", "n"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        pairs.extend_from_slice(extra);
+        params(&pairs)
+    }
+
+    /// Where an authorization request redirects at once (a code or an error).
+    pub async fn redirect(&self, client: &Client, session: Option<&Session>, extra: &[(&str, &str)]) -> String {
+        match self.authorize(&self.auth_params(client, extra), session.cloned()).await {
+            Ok(AuthorizeOutcome::Redirect(url)) => url,
+            Ok(other) => panic!("expected a redirect, got {other:?}"),
+            Err(AuthorizeError::Page(e)) => panic!("expected a redirect, got the error page {e}"),
+            Err(AuthorizeError::Core(e)) => panic!("{e}"),
+        }
+    }
+
+    /// An authorization code for `client` on `session`.
+    pub async fn code(&self, client: &Client, session: &Session) -> String {
+        let url = self.redirect(client, Some(session), &[]).await;
+        query(&url, "code").unwrap_or_else(|| panic!("no code in {url}"))
+    }
+
+    /// Redeems `code` at the token endpoint.
+    pub async fn redeem(&self, client: &Client, code: &str) -> Result<TokenResponse, CoreError> {
+        let p = params(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]);
+        self.token(client, &p).await
+    }
+
+    /// Uses a refresh token.
+    pub async fn refresh(&self, client: &Client, token: &str) -> Result<TokenResponse, CoreError> {
+        self.token(
+            client,
+            &params(&[("grant_type", "refresh_token"), ("refresh_token", token)]),
+        )
+        .await
+    }
+}
+
+/// The OAuth error code of a failed call.
+pub fn oauth_code<T: std::fmt::Debug>(r: Result<T, CoreError>) -> OAuthErrorCode {
+    match r {
+        Err(CoreError::OAuth(e)) => e.code,
+        other => panic!("expected an OAuth error, got {other:?}"),
     }
 }
 

@@ -66,3 +66,70 @@ impl Provider {
         Ok(LoginOutcome::Success(member))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{PASSWORD, TestProvider};
+
+    fn failed(o: LoginOutcome) -> bool {
+        matches!(o, LoginOutcome::Failed)
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_and_an_unknown_e_mail_fail_alike() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        assert!(failed(
+            t.login("kari@hk.no", "feil passord".into(), None).await.unwrap()
+        ));
+        assert!(failed(t.login("ukjent@hk.no", PASSWORD.into(), None).await.unwrap()));
+        assert!(matches!(
+            t.login(" Kari@HK.no ", PASSWORD.into(), None).await.unwrap(),
+            LoginOutcome::Success(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_password_stops_working_after_the_failure_limit() {
+        let t = TestProvider::with(|s| {
+            s.passwords.max_failed_logins = 3;
+            s.login.account_free_failures = 100;
+        });
+        let m = t.member("kari@hk.no").await;
+        for _ in 0..3 {
+            t.login("kari@hk.no", "feil passord".into(), None).await.unwrap();
+        }
+        assert!(
+            failed(t.login("kari@hk.no", PASSWORD.into(), None).await.unwrap()),
+            "even the right one"
+        );
+        assert_eq!(t.members.find_member(&m.id).await.unwrap().unwrap().failed_logins, 4);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_login_is_not_checked_at_all() {
+        let t = TestProvider::with(|s| s.login.account_free_failures = 1);
+        t.member("kari@hk.no").await;
+        for _ in 0..2 {
+            t.login("kari@hk.no", "feil passord".into(), None).await.unwrap();
+        }
+        assert!(matches!(
+            t.login("kari@hk.no", PASSWORD.into(), None).await.unwrap(),
+            LoginOutcome::Throttled { wait: 1 }
+        ));
+        t.clock.advance(1);
+        assert!(matches!(
+            t.login("kari@hk.no", PASSWORD.into(), None).await.unwrap(),
+            LoginOutcome::Success(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_over_long_password_is_refused_without_hashing_it() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        let long = "x".repeat(MAX_PASSWORD_CHARS + 1);
+        assert!(failed(t.login("kari@hk.no", long, None).await.unwrap()));
+    }
+}

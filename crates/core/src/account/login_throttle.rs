@@ -63,3 +63,53 @@ impl Provider {
         self.kv.delete(&format!("{key}:until")).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestProvider;
+
+    #[tokio::test]
+    async fn failures_past_the_free_ones_make_the_account_wait_and_the_wait_passes() {
+        let t = TestProvider::new();
+        let free = t.settings.login.account_free_failures;
+        for _ in 0..free {
+            t.record_login_failure("kari@hk.no", Some("192.0.2.1")).await.unwrap();
+        }
+        assert_eq!(t.login_wait("kari@hk.no", Some("192.0.2.7")).await.unwrap(), 0);
+        t.record_login_failure("kari@hk.no", Some("192.0.2.1")).await.unwrap();
+        assert_eq!(t.login_wait("kari@hk.no", Some("192.0.2.7")).await.unwrap(), 1);
+        t.record_login_failure("kari@hk.no", Some("192.0.2.1")).await.unwrap();
+        assert_eq!(t.login_wait("kari@hk.no", None).await.unwrap(), 2, "the delay doubles");
+        t.clock.advance(2);
+        assert_eq!(t.login_wait("kari@hk.no", None).await.unwrap(), 0, "and then passes");
+        assert_eq!(
+            t.login_wait("ola@hk.no", None).await.unwrap(),
+            0,
+            "other accounts are not slowed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_success_clears_the_account_but_not_the_address() {
+        let t = TestProvider::with(|s| {
+            s.login.account_free_failures = 1;
+            s.login.address_free_failures = 1;
+        });
+        for _ in 0..3 {
+            t.record_login_failure("kari@hk.no", Some("192.0.2.1")).await.unwrap();
+        }
+        t.clear_login_throttle("kari@hk.no").await.unwrap();
+        assert_eq!(t.login_wait("kari@hk.no", None).await.unwrap(), 0);
+        assert!(t.login_wait("kari@hk.no", Some("192.0.2.1")).await.unwrap() > 0);
+    }
+
+    #[tokio::test]
+    async fn the_account_delay_is_capped_so_a_stranger_cannot_lock_a_member_out() {
+        let t = TestProvider::new();
+        for _ in 0..200 {
+            t.record_login_failure("kari@hk.no", Some("192.0.2.1")).await.unwrap();
+        }
+        let cap = t.settings.login.account_max_delay;
+        assert_eq!(t.login_wait("kari@hk.no", Some("192.0.2.9")).await.unwrap(), cap);
+    }
+}

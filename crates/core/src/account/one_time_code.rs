@@ -320,6 +320,199 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::mailer::MailKind;
+    use crate::testing::TestProvider;
+
+    const NEW: &str = "blåbær syltetøy vaffel søndag";
+
+    async fn ask(t: &TestProvider, purpose: OtpPurpose, email: &str, ip: &str) -> OtpStart {
+        t.start_otp(purpose, email, Some(ip), Locale::Nb).await.unwrap()
+    }
+
+    fn flow(start: OtpStart) -> String {
+        match start {
+            OtpStart::Started { flow } => flow,
+            other => panic!("expected step 2, got {other:?}"),
+        }
+    }
+
+    /// The code in the `n`-th mail (counting from 1).
+    async fn mailed_code(t: &TestProvider, n: usize) -> String {
+        match &t.mails(n).await[n - 1].kind {
+            MailKind::OneTimeCode { code, .. } => code.clone(),
+            other => panic!("expected a code, got {other:?}"),
+        }
+    }
+
+    async fn finish(t: &TestProvider, flow: &str, code: &str) -> OtpFinish {
+        t.finish_otp(Some(flow), code, NEW, NEW, Some("192.0.2.1"))
+            .await
+            .unwrap()
+    }
+
+    fn is_code_problem(f: &OtpFinish, p: CodeProblem) -> bool {
+        matches!(f, OtpFinish::Refused { code: Some(c), password: None } if *c == p)
+    }
+
+    #[tokio::test]
+    async fn a_code_activates_once_and_the_member_can_log_in() {
+        let t = TestProvider::new();
+        let m = t.pending_member("per@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+        let member = t.members.find_member(&m.id).await.unwrap().unwrap();
+        assert_eq!(member.status, MemberStatus::Active);
+        assert!(matches!(
+            t.login("per@hk.no", NEW.into(), None).await.unwrap(),
+            crate::account::login::LoginOutcome::Success(_)
+        ));
+        assert!(
+            !matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet),
+            "single use"
+        );
+        assert!(t.db.event_kinds().contains(&"member.activated".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_e_mail_gets_the_same_step_two_and_no_mail() {
+        let t = TestProvider::new();
+        let f = flow(ask(&t, OtpPurpose::Activate, "ukjent@hk.no", "192.0.2.1").await);
+        assert!(t.otp_flow_alive(Some(&f)).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        assert!(t.mail.0.lock().unwrap().is_empty());
+        // The decoy opens with no code.
+        assert!(is_code_problem(&finish(&t, &f, "123456").await, CodeProblem::Wrong));
+    }
+
+    #[tokio::test]
+    async fn wrong_tries_void_the_code_after_the_limit() {
+        let t = TestProvider::new();
+        t.pending_member("per@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let max = t.settings.otp.max_attempts;
+        for n in 1..max {
+            assert!(
+                is_code_problem(&finish(&t, &f, wrong).await, CodeProblem::Wrong),
+                "try {n}"
+            );
+        }
+        assert!(is_code_problem(&finish(&t, &f, wrong).await, CodeProblem::Void));
+        assert!(
+            is_code_problem(&finish(&t, &f, &code).await, CodeProblem::Void),
+            "the right code is void now"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_code_voids_the_old_one() {
+        let t = TestProvider::new();
+        t.pending_member("per@hk.no").await;
+        let first = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let old = mailed_code(&t, 1).await;
+        let second = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let new = mailed_code(&t, 2).await;
+        if old != new {
+            assert!(is_code_problem(&finish(&t, &first, &old).await, CodeProblem::Wrong));
+        }
+        assert!(matches!(finish(&t, &second, &new).await, OtpFinish::PasswordSet));
+    }
+
+    #[tokio::test]
+    async fn a_code_expires_by_the_clock() {
+        let t = TestProvider::new();
+        t.pending_member("per@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        t.clock.advance(t.settings.otp.ttl);
+        assert!(!matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+    }
+
+    #[tokio::test]
+    async fn codes_are_rate_limited_per_e_mail_and_per_address() {
+        let t = TestProvider::with(|s| {
+            s.otp.per_email = 2;
+            s.otp.per_address = 3;
+        });
+        for _ in 0..2 {
+            flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        }
+        assert!(matches!(
+            ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await,
+            OtpStart::TooMany
+        ));
+        // The address has asked three times now; a fourth e-mail from it is refused too.
+        assert!(matches!(
+            ask(&t, OtpPurpose::Activate, "ola@hk.no", "192.0.2.1").await,
+            OtpStart::TooMany
+        ));
+        flow(ask(&t, OtpPurpose::Activate, "ola@hk.no", "192.0.2.9").await);
+        t.clock.advance(t.settings.otp.rate_window);
+        flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+    }
+
+    #[tokio::test]
+    async fn new_codes_do_not_buy_more_than_the_daily_wrong_tries() {
+        let t = TestProvider::with(|s| {
+            s.otp.max_wrong_per_day = 3;
+            s.otp.per_email = 100;
+        });
+        t.pending_member("per@hk.no").await;
+        for n in 1..=3 {
+            let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+            let code = mailed_code(&t, n).await;
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            finish(&t, &f, wrong).await;
+        }
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 4).await;
+        assert!(
+            is_code_problem(&finish(&t, &f, &code).await, CodeProblem::Void),
+            "blocked for the day"
+        );
+        t.clock.advance(DAY);
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 5).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+    }
+
+    #[tokio::test]
+    async fn a_reset_is_only_for_active_members_and_ends_their_sessions() {
+        let t = TestProvider::new();
+        let pending = t.pending_member("per@hk.no").await;
+        flow(ask(&t, OtpPurpose::Reset, "per@hk.no", "192.0.2.1").await);
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        assert!(t.mail.0.lock().unwrap().is_empty(), "no reset mail for {}", pending.id);
+        let m = t.member("kari@hk.no").await;
+        let (cookie, _) = t.start_session(&m.id, None).await.unwrap();
+        t.clock.advance(1);
+        let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+        assert!(
+            t.find_session(Some(&cookie)).await.unwrap().is_none(),
+            "the old session ended"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_weak_password_is_refused_and_the_code_stays_usable() {
+        let t = TestProvider::new();
+        t.pending_member("per@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        let weak = t.finish_otp(Some(&f), &code, "kort", "kort", None).await.unwrap();
+        assert!(matches!(
+            weak,
+            OtpFinish::Refused {
+                code: None,
+                password: Some(PasswordProblem::TooShort { .. })
+            }
+        ));
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+    }
 
     #[test]
     fn codes_are_six_digits() {

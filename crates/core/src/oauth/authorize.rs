@@ -324,3 +324,111 @@ impl Provider {
         Ok(redirect_with(&request.redirect_uri, &p))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::client::AuthMethod;
+    use crate::testing::{ISSUER, REDIRECT, TestProvider, query};
+
+    fn page_error(r: Result<AuthorizeOutcome, AuthorizeError>) -> OAuthError {
+        match r {
+            Err(AuthorizeError::Page(e)) => e,
+            other => panic!("expected an error page, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_client_or_unregistered_redirect_uri_is_a_page_never_a_redirect() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let mut p = t.auth_params(&client, &[("client_id", "nobody")]);
+        assert_eq!(
+            page_error(t.authorize(&p, None).await).code,
+            OAuthErrorCode::InvalidClient
+        );
+        p = t.auth_params(&client, &[("redirect_uri", "https://evil.example/cb")]);
+        assert_eq!(
+            page_error(t.authorize(&p, None).await).code,
+            OAuthErrorCode::InvalidRequest
+        );
+        // Exact match only: a path or query added to a registered URI is another URI.
+        p = t.auth_params(&client, &[("redirect_uri", "https://rp.example/cb/x")]);
+        assert!(matches!(t.authorize(&p, None).await, Err(AuthorizeError::Page(_))));
+    }
+
+    #[tokio::test]
+    async fn errors_after_the_client_is_known_redirect_with_state_and_iss() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let url = t.redirect(&client, None, &[("response_type", "token")]).await;
+        assert!(url.starts_with(REDIRECT), "{url}");
+        assert_eq!(query(&url, "error").as_deref(), Some("unsupported_response_type"));
+        assert_eq!(query(&url, "state").as_deref(), Some("st"));
+        assert_eq!(query(&url, "iss").as_deref(), Some(ISSUER));
+        let url = t.redirect(&client, None, &[("request", "eyJ...")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("request_not_supported"));
+        let url = t.redirect(&client, None, &[("scope", "openid admin")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("invalid_scope"));
+    }
+
+    #[tokio::test]
+    async fn pkce_is_required_for_public_clients_and_only_s256() {
+        let t = TestProvider::new();
+        let public = t.client(|c| c.auth_method = AuthMethod::None).await;
+        let url = t.redirect(&public, None, &[("code_challenge", "")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+        let url = t.redirect(&public, None, &[("code_challenge_method", "plain")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+    }
+
+    #[tokio::test]
+    async fn prompt_none_without_a_session_is_login_required_and_cannot_be_combined() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let url = t.redirect(&client, None, &[("prompt", "none")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("login_required"));
+        let url = t.redirect(&client, None, &[("prompt", "none login")]).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+    }
+
+    #[tokio::test]
+    async fn a_session_gives_a_code_unless_prompt_login_or_max_age_asks_again() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let member = t.member("kari@hk.no").await;
+        let session = t.session(&member).await;
+        let url = t.redirect(&client, Some(&session), &[]).await;
+        assert!(query(&url, "code").is_some(), "{url}");
+        let asks_login = async |extra: &[(&str, &str)]| {
+            let outcome = t.authorize(&t.auth_params(&client, extra), Some(session.clone())).await;
+            matches!(outcome, Ok(AuthorizeOutcome::Login { .. }))
+        };
+        assert!(asks_login(&[("prompt", "login")]).await);
+        assert!(asks_login(&[("max_age", "0")]).await, "max_age=0 is a fresh login");
+        assert!(
+            !asks_login(&[("max_age", "60")]).await,
+            "a recent login satisfies max_age"
+        );
+        t.clock.advance(61);
+        assert!(asks_login(&[("max_age", "60")]).await, "an older login asks again");
+        let url = t
+            .redirect(&client, Some(&session), &[("max_age", "60"), ("prompt", "none")])
+            .await;
+        assert_eq!(query(&url, "error").as_deref(), Some("login_required"));
+    }
+
+    #[tokio::test]
+    async fn a_parked_request_waits_for_the_login_and_then_expires() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let Ok(AuthorizeOutcome::Login { request_id }) = t.authorize(&t.auth_params(&client, &[]), None).await else {
+            panic!("expected the login page");
+        };
+        let parked = t.find_auth_request(&request_id).await.unwrap().unwrap();
+        assert_eq!(parked.client_id, client.id);
+        assert_eq!(parked.code_challenge.as_deref(), Some(crate::testing::CHALLENGE));
+        t.clock.advance(t.settings.session.login_request_ttl);
+        assert!(t.find_auth_request(&request_id).await.unwrap().is_none());
+    }
+}

@@ -100,3 +100,68 @@ impl Provider {
         Ok(Resume::Redirect(self.issue_code(&request, session).await?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::authorize::AuthorizeOutcome;
+    use crate::testing::{TestProvider, query};
+
+    async fn consent_request(t: &TestProvider, client: &Client, session: &Session, extra: &[(&str, &str)]) -> String {
+        match t.authorize(&t.auth_params(client, extra), Some(session.clone())).await {
+            Ok(AuthorizeOutcome::Consent { request_id }) => request_id,
+            other => panic!("expected the consent page, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_third_party_client_asks_once_and_the_answer_is_remembered() {
+        let t = TestProvider::new();
+        let client = t.client(|c| c.first_party = false).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        let id = consent_request(&t, &client, &s, &[]).await;
+        let Resume::Redirect(url) = t.decide_consent(&id, &s, true).await.unwrap() else {
+            panic!("expected a redirect");
+        };
+        assert!(query(&url, "code").is_some());
+        assert!(
+            matches!(t.decide_consent(&id, &s, true).await.unwrap(), Resume::Expired),
+            "answered once"
+        );
+        let url = t.redirect(&client, Some(&s), &[]).await;
+        assert!(query(&url, "code").is_some(), "allowed before: no question");
+        // A wider scope, or prompt=consent, asks again.
+        consent_request(&t, &client, &s, &[("scope", "openid email profile")]).await;
+        consent_request(&t, &client, &s, &[("prompt", "consent")]).await;
+        let url = t
+            .redirect(&client, Some(&s), &[("scope", "openid profile"), ("prompt", "none")])
+            .await;
+        assert_eq!(query(&url, "error").as_deref(), Some("consent_required"));
+    }
+
+    #[tokio::test]
+    async fn a_denial_sends_access_denied_and_grants_nothing() {
+        let t = TestProvider::new();
+        let client = t.client(|c| c.first_party = false).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        let id = consent_request(&t, &client, &s, &[]).await;
+        let Resume::Redirect(url) = t.decide_consent(&id, &s, false).await.unwrap() else {
+            panic!("expected a redirect");
+        };
+        assert_eq!(query(&url, "error").as_deref(), Some("access_denied"));
+        assert_eq!(query(&url, "state").as_deref(), Some("st"));
+        consent_request(&t, &client, &s, &[]).await;
+    }
+
+    #[tokio::test]
+    async fn first_party_clients_skip_the_question() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        let url = t.redirect(&client, Some(&s), &[("prompt", "consent")]).await;
+        assert!(query(&url, "code").is_some(), "{url}");
+    }
+}

@@ -292,3 +292,167 @@ impl Provider {
         self.mint_tokens(&grant, &jti, None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{REDIRECT, TestProvider, VERIFIER, oauth_code, params};
+
+    async fn signed_in(t: &TestProvider) -> (Client, crate::account::session::Session) {
+        let client = t.client(|_| {}).await;
+        let member = t.member("kari@hk.no").await;
+        let session = t.session(&member).await;
+        (client, session)
+    }
+
+    #[tokio::test]
+    async fn a_code_is_redeemed_once_and_a_replay_revokes_what_it_issued() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let code = t.code(&client, &session).await;
+        let tokens = t.redeem(&client, &code).await.unwrap();
+        assert!(tokens.id_token.is_some());
+        assert!(t.validate_access_token(&tokens.access_token).await.is_ok());
+        assert_eq!(oauth_code(t.redeem(&client, &code).await), OAuthErrorCode::InvalidGrant);
+        assert!(
+            t.validate_access_token(&tokens.access_token).await.is_err(),
+            "the replay revoked the access token"
+        );
+        let refresh = tokens.refresh_token.unwrap();
+        assert_eq!(
+            oauth_code(t.refresh(&client, &refresh).await),
+            OAuthErrorCode::InvalidGrant
+        );
+        assert!(t.db.event_kinds().contains(&"token.code_replayed".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_code_expires_after_its_lifetime() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let code = t.code(&client, &session).await;
+        t.clock.advance(t.settings.tokens.code_ttl + 1);
+        assert_eq!(oauth_code(t.redeem(&client, &code).await), OAuthErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn a_code_is_bound_to_its_client_redirect_uri_and_verifier() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let other = t.client(|_| {}).await;
+        let code = t.code(&client, &session).await;
+        assert_eq!(oauth_code(t.redeem(&other, &code).await), OAuthErrorCode::InvalidGrant);
+        let code = t.code(&client, &session).await;
+        let p = params(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://rp.example/other"),
+            ("code_verifier", VERIFIER),
+        ]);
+        assert_eq!(oauth_code(t.token(&client, &p).await), OAuthErrorCode::InvalidGrant);
+        let code = t.code(&client, &session).await;
+        let p = params(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", "a-verifier-that-does-not-match-the-challenge-at-all"),
+        ]);
+        assert_eq!(oauth_code(t.token(&client, &p).await), OAuthErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let first = t.redeem(&client, &t.code(&client, &session).await).await.unwrap();
+        let r1 = first.refresh_token.unwrap();
+        let second = t.refresh(&client, &r1).await.unwrap();
+        assert!(second.id_token.is_some(), "refresh responses carry an ID token");
+        let r2 = second.refresh_token.unwrap();
+        assert_ne!(r1, r2, "rotated");
+        // The spent r1 again: the family is revoked, r2 and its access token with it.
+        assert_eq!(oauth_code(t.refresh(&client, &r1).await), OAuthErrorCode::InvalidGrant);
+        assert_eq!(oauth_code(t.refresh(&client, &r2).await), OAuthErrorCode::InvalidGrant);
+        assert!(t.validate_access_token(&second.access_token).await.is_err());
+        assert!(t.db.event_kinds().contains(&"token.family_revoked".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_without_offline_access_end_with_the_logout() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let member = t.member("kari@hk.no").await;
+        let (cookie, session) = t.start_session(&member.id, None).await.unwrap();
+        let tokens = t.redeem(&client, &t.code(&client, &session).await).await.unwrap();
+        t.end_session(&cookie).await.unwrap();
+        let refresh = tokens.refresh_token.unwrap();
+        assert_eq!(
+            oauth_code(t.refresh(&client, &refresh).await),
+            OAuthErrorCode::InvalidGrant
+        );
+        assert!(t.validate_access_token(&tokens.access_token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn access_tokens_expire_by_the_clock() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let tokens = t.redeem(&client, &t.code(&client, &session).await).await.unwrap();
+        t.clock.advance(t.settings.tokens.access_token_ttl);
+        assert!(t.validate_access_token(&tokens.access_token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn client_credentials_need_a_confidential_client_and_no_person_scopes() {
+        let t = TestProvider::new();
+        let service = t
+            .client(|c| c.grant_types = vec![crate::oauth::client::GrantType::ClientCredentials])
+            .await;
+        let ok = t
+            .token(&service, &params(&[("grant_type", "client_credentials")]))
+            .await;
+        assert!(ok.unwrap().refresh_token.is_none());
+        let p = params(&[("grant_type", "client_credentials"), ("scope", "openid")]);
+        assert_eq!(oauth_code(t.token(&service, &p).await), OAuthErrorCode::InvalidScope);
+        let web = t.client(|_| {}).await;
+        let p = params(&[("grant_type", "client_credentials")]);
+        assert_eq!(oauth_code(t.token(&web, &p).await), OAuthErrorCode::UnauthorizedClient);
+    }
+
+    #[tokio::test]
+    async fn clients_authenticate_only_with_the_method_and_secret_they_registered() {
+        let t = TestProvider::new();
+        let issued = t
+            .create_client(
+                crate::oauth::client::NewClient {
+                    name: "P".into(),
+                    redirect_uris: vec![REDIRECT.into()],
+                    ..Default::default()
+                },
+                &crate::audit::Actor::cli(),
+            )
+            .await
+            .unwrap();
+        let creds = |secret: &str, method| ClientCredentials {
+            client_id: issued.client.id.clone(),
+            secret: Some(secret.to_owned()),
+            method,
+        };
+        let secret = issued.secret.clone().unwrap();
+        assert!(
+            t.authenticate_client(&creds(&secret, AuthMethod::ClientSecretBasic))
+                .await
+                .is_ok()
+        );
+        assert!(
+            t.authenticate_client(&creds("wrong", AuthMethod::ClientSecretBasic))
+                .await
+                .is_err()
+        );
+        assert!(
+            t.authenticate_client(&creds(&secret, AuthMethod::ClientSecretPost))
+                .await
+                .is_err()
+        );
+    }
+}
