@@ -7,7 +7,6 @@ use crate::support::cli::{BIN, hk_idp};
 use crate::support::{Backend, PASSWORD, PgDatabase, TestApp, email};
 use ::reqwest::Method;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn stderr(o: &Output) -> String {

@@ -181,6 +181,54 @@ async fn pages_speak_english_with_ui_locales_or_accept_language() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_pages_speak_the_language_of_the_form_or_the_waiting_request() {
+    let app = TestApp::start(Backend::Embedded).await;
+    let client = app.client().await;
+    let (_, challenge) = pkce();
+    // The waiting request asked for English; the consent page without a session has expired.
+    let login = app.authorize(&client, &challenge, &[("ui_locales", "en")]).await;
+    let req = query_param(&app.url(&login), "req").unwrap();
+    let resp = app
+        .new_browser()
+        .get(app.url(&format!("/consent?req={req}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"en\"") && html.contains("The page has expired"),
+        "{html}"
+    );
+    // A POSTed form's ui_locales, for a request that is gone.
+    let resp = app
+        .new_browser()
+        .post(app.url("/consent"))
+        .form(&[("req", "gone"), ("ui_locales", "en"), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"en\"") && html.contains("The page has expired"),
+        "{html}"
+    );
+    // Without either, Norwegian.
+    let resp = app
+        .new_browser()
+        .get(app.url("/consent?req=gone"))
+        .send()
+        .await
+        .unwrap();
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"nb\"") && html.contains("Siden er utløpt"),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_form_refuses_a_post_without_its_csrf_token() {
     let app = TestApp::start(Backend::Embedded).await;
     let addr = email();

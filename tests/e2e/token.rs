@@ -4,7 +4,6 @@
 use crate::on_both;
 use crate::support::jwt::decode_claims;
 use crate::support::{Backend, REDIRECT, TestApp, TestClient, email, pkce};
-use figment::providers::Serialized;
 use hk_idp_core::oauth::client::{AuthMethod, GrantType};
 use serde_json::Value;
 

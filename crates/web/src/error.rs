@@ -1,11 +1,13 @@
 //! The one place errors become responses. Protocol and admin endpoints answer
 //! in the OAuth error JSON; internal causes are logged here, never sent.
 
-use crate::pages::{MessagePage, PageFailure, render};
+use crate::message_page::{MessagePage, PageFailure, render};
+use crate::texts::texts;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hk_idp_core::error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
+use hk_idp_core::locale::Locale;
 use serde_json::json;
 
 /// An error on a JSON endpoint.
@@ -126,9 +128,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error on a hosted page: rendered as a page in the person's language.
+/// An error on a hosted page: rendered as a page in the person's language,
+/// which the error carries (see `pages::PageCtx`, `pages::in_locale`).
 #[derive(Debug)]
-pub enum PageError {
+pub struct PageError {
+    kind: PageErrorKind,
+    locale: Option<Locale>,
+}
+
+#[derive(Debug)]
+enum PageErrorKind {
     /// The request cannot be trusted or understood (unknown client, bad redirect URI, bad input).
     BadRequest(String),
     /// The step expired or its request is gone.
@@ -136,28 +145,43 @@ pub enum PageError {
     Internal(CoreError),
 }
 
+impl PageError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::of(PageErrorKind::BadRequest(detail.into()))
+    }
+    pub fn expired() -> Self {
+        Self::of(PageErrorKind::Expired)
+    }
+    fn of(kind: PageErrorKind) -> Self {
+        Self { kind, locale: None }
+    }
+    /// Shown in `locale` unless a language was set already.
+    pub fn or_locale(mut self, locale: Locale) -> Self {
+        self.locale.get_or_insert(locale);
+        self
+    }
+}
+
 impl<E: Into<CoreError>> From<E> for PageError {
     fn from(e: E) -> Self {
-        PageError::Internal(e.into())
+        Self::of(PageErrorKind::Internal(e.into()))
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, failure) = match self {
-            PageError::BadRequest(detail) => {
+        let (status, failure) = match self.kind {
+            PageErrorKind::BadRequest(detail) => {
                 tracing::info!(detail = %detail, "page.bad_request");
                 (StatusCode::BAD_REQUEST, PageFailure::BadRequest(detail))
             }
-            PageError::Expired => (StatusCode::BAD_REQUEST, PageFailure::Expired),
-            PageError::Internal(e) => {
+            PageErrorKind::Expired => (StatusCode::BAD_REQUEST, PageFailure::Expired),
+            PageErrorKind::Internal(e) => {
                 log_internal(&e);
                 (StatusCode::INTERNAL_SERVER_ERROR, PageFailure::Internal)
             }
         };
-        let mut resp = render(status, &MessagePage::failure(&crate::texts::NB, &failure));
-        // `pages::localize_errors` re-renders it when the request asked for English.
-        resp.extensions_mut().insert(failure);
-        resp
+        let t = texts(self.locale.unwrap_or_default());
+        render(status, &MessagePage::failure(t, &failure))
     }
 }

@@ -65,10 +65,13 @@ pub struct PageParams(pub Params);
 impl<S: Send + Sync> FromRequest<S> for PageParams {
     type Rejection = PageError;
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        // A body that cannot be read has no `ui_locales` to honour: the query's and the headers' then.
+        let query = Params::new(pairs(req.uri().query().unwrap_or("").as_bytes()));
+        let asked = crate::page_locale::locale(req.headers(), Some(&query), None);
         read_params(req)
             .await
             .map(|(p, _)| Self(p))
-            .map_err(|e| PageError::BadRequest(e.description))
+            .map_err(|e| PageError::bad_request(e.description).or_locale(asked))
     }
 }
 

@@ -1,11 +1,10 @@
 //! Liveness, readiness and the metrics endpoint.
 
-use crate::metrics::show_metrics;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 
@@ -36,4 +35,14 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         status,
         Json(json!({ "database": word(db.is_ok()), "store": word(kv.is_ok()) })),
     )
+}
+
+/// Prometheus text format (OpenMetrics).
+async fn show_metrics(State(state): State<AppState>) -> Response {
+    let mut resp = state.metrics.render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
 }

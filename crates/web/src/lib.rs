@@ -5,9 +5,11 @@ mod admin;
 pub mod error;
 mod extract;
 mod health;
+mod message_page;
 pub mod metrics;
 mod oauth;
 mod observe;
+mod page_locale;
 mod pages;
 mod session_cookie;
 pub mod state;
@@ -24,7 +26,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
-/// error pages in the asked language, body limit.
+/// body limit.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(oauth::router())
@@ -32,7 +34,6 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(pages::localize_errors))
         .layer(middleware::from_fn(observe::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)

@@ -1,10 +1,11 @@
 //! Protocol endpoints: discovery, JWKS, authorization, token, userinfo,
-//! revocation and introspection. Paths come from `core::discovery::paths`.
+//! revocation and introspection. Paths come from `hk_idp_core::oauth::discovery::paths`.
 
 mod authorize;
+mod client_registration;
 mod discovery;
-mod introspect;
-mod register;
+mod introspection;
+mod revocation;
 mod token;
 mod userinfo;
 
@@ -20,11 +21,13 @@ pub fn router() -> Router<AppState> {
         .route(paths::AUTHORIZE, get(authorize::authorize).post(authorize::authorize))
         .route(paths::TOKEN, post(token::token))
         .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
-        .route(paths::REVOKE, post(introspect::revoke))
-        .route(paths::INTROSPECT, post(introspect::introspect))
-        .route(paths::REGISTER, post(register::register))
+        .route(paths::REVOKE, post(revocation::revoke))
+        .route(paths::INTROSPECT, post(introspection::introspect))
+        .route(paths::REGISTER, post(client_registration::register))
         .route(
             &format!("{}/{{client_id}}", paths::REGISTER),
-            get(register::read).put(register::update).delete(register::delete),
+            get(client_registration::read)
+                .put(client_registration::update)
+                .delete(client_registration::delete),
         )
 }

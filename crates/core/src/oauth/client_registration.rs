@@ -282,6 +282,47 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// Registers a client; returns it with its secret and registration
+    /// access token (shown once; only their hashes are kept).
+    pub async fn create_client(&self, new: NewClient, actor: &Actor) -> Result<Issued, CoreError> {
+        new.check()?;
+        let secret = (new.auth_method != AuthMethod::None).then(|| random_token(32));
+        let registration_token = random_token(32);
+        let mut client = self.client_from(new, random_token(16), self.clock.now());
+        client.secret_hash = secret.as_deref().map(hash_token);
+        client.registration_token_hash = Some(hash_token(&registration_token));
+        self.clients.insert_client(&client).await?;
+        self.record(AuditEvent::by("client.created", actor, self.clock.now()).client(&client.id))
+            .await;
+        Ok(Issued {
+            client,
+            secret,
+            registration_token,
+        })
+    }
+
+    /// A client from checked metadata, without secrets.
+    pub(crate) fn client_from(&self, new: NewClient, id: String, created_at: i64) -> Client {
+        Client {
+            id,
+            secret_hash: None,
+            name: new.name.trim().to_owned(),
+            redirect_uris: new.redirect_uris,
+            post_logout_redirect_uris: new.post_logout_redirect_uris,
+            grant_types: new.grant_types,
+            auth_method: new.auth_method,
+            id_token_alg: new.id_token_alg,
+            initiate_login_uri: new.initiate_login_uri,
+            first_party: new.first_party,
+            about: new.about,
+            registration_token_hash: None,
+            created_at,
+            updated_at: self.clock.now(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,46 +372,5 @@ mod tests {
         );
         let m2m = meta(json!({"grant_types": ["client_credentials"], "response_types": []})).unwrap();
         assert_eq!(m2m.grant_types, vec![GrantType::ClientCredentials]);
-    }
-}
-
-impl Provider {
-    /// Registers a client; returns it with its secret and registration
-    /// access token (shown once; only their hashes are kept).
-    pub async fn create_client(&self, new: NewClient, actor: &Actor) -> Result<Issued, CoreError> {
-        new.check()?;
-        let secret = (new.auth_method != AuthMethod::None).then(|| random_token(32));
-        let registration_token = random_token(32);
-        let mut client = self.client_from(new, random_token(16), self.clock.now());
-        client.secret_hash = secret.as_deref().map(hash_token);
-        client.registration_token_hash = Some(hash_token(&registration_token));
-        self.clients.insert_client(&client).await?;
-        self.record(AuditEvent::by("client.created", actor, self.clock.now()).client(&client.id))
-            .await;
-        Ok(Issued {
-            client,
-            secret,
-            registration_token,
-        })
-    }
-
-    /// A client from checked metadata, without secrets.
-    pub(crate) fn client_from(&self, new: NewClient, id: String, created_at: i64) -> Client {
-        Client {
-            id,
-            secret_hash: None,
-            name: new.name.trim().to_owned(),
-            redirect_uris: new.redirect_uris,
-            post_logout_redirect_uris: new.post_logout_redirect_uris,
-            grant_types: new.grant_types,
-            auth_method: new.auth_method,
-            id_token_alg: new.id_token_alg,
-            initiate_login_uri: new.initiate_login_uri,
-            first_party: new.first_party,
-            about: new.about,
-            registration_token_hash: None,
-            created_at,
-            updated_at: self.clock.now(),
-        }
     }
 }

@@ -138,9 +138,7 @@ pub async fn run(cmd: UserCommand, s: &Services, settings: &Settings, json: bool
                 org_name: a.org_name,
                 password,
             };
-            let m = p
-                .create_member(new, settings.passwords.min_length as usize, &cli)
-                .await?;
+            let m = p.create_member(new, settings.passwords.min_length, &cli).await?;
             print(
                 json,
                 shown(&m)?,

@@ -1,7 +1,7 @@
 //! The consent page: a third-party client asks for scopes the member has not
 //! yet allowed it. First-party clients never show it.
 
-use super::{PageCtx, render};
+use super::{PageCtx, in_locale, render};
 use crate::error::PageError;
 use crate::extract::PageParams;
 use crate::session_cookie::{csrf_ok, csrf_token, session_id};
@@ -44,7 +44,7 @@ pub async fn after_login(state: &AppState, req: &str, session: &Session) -> Resu
     match state.provider.resume_authorization(req, session).await? {
         Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
         Resume::AskConsent => Ok(Redirect::to(&format!("/consent{}", super::query(Some(req), &[]))).into_response()),
-        Resume::Expired => Err(PageError::Expired),
+        Resume::Expired => Err(PageError::expired()),
     }
 }
 
@@ -53,7 +53,7 @@ async fn current_session(state: &AppState, jar: &CookieJar) -> Result<Session, P
         .provider
         .find_session(session_id(jar).as_deref())
         .await?
-        .ok_or(PageError::Expired)
+        .ok_or_else(PageError::expired)
 }
 
 pub async fn show_consent(
@@ -63,31 +63,38 @@ pub async fn show_consent(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let session = current_session(&state, &jar).await?;
-    let req = ctx.req.clone().ok_or(PageError::Expired)?;
-    let member = state
-        .provider
-        .members
-        .find_member(&session.member_id)
-        .await?
-        .ok_or(PageError::Expired)?;
-    let (request, client) = state.provider.consent_subject(&req).await?.ok_or(PageError::Expired)?;
-    let scope = Scope::parse(&request.scope).unwrap_or_default();
-    let (jar, csrf) = csrf_token(&state, jar);
-    let page = ConsentPage {
-        t: ctx.t,
-        csrf,
-        req,
-        intro: ctx.t.consent_intro.replace("{client}", &client.name),
-        // In the order of SUPPORTED: who you are first, then what more.
-        scopes: hk_idp_core::oauth::scope::SUPPORTED
-            .iter()
-            .filter(|s| scope.contains(s))
-            .filter_map(|s| describe(ctx.t, s))
-            .collect(),
-        who: member.name.unwrap_or_else(|| member.email.to_string()),
-    };
-    Ok((jar, render(StatusCode::OK, &page)).into_response())
+    in_locale(ctx.locale, async move {
+        let session = current_session(&state, &jar).await?;
+        let req = ctx.req.clone().ok_or_else(PageError::expired)?;
+        let member = state
+            .provider
+            .members
+            .find_member(&session.member_id)
+            .await?
+            .ok_or_else(PageError::expired)?;
+        let (request, client) = state
+            .provider
+            .consent_subject(&req)
+            .await?
+            .ok_or_else(PageError::expired)?;
+        let scope = Scope::parse(&request.scope).unwrap_or_default();
+        let (jar, csrf) = csrf_token(&state, jar);
+        let page = ConsentPage {
+            t: ctx.t,
+            csrf,
+            req,
+            intro: ctx.t.consent_intro.replace("{client}", &client.name),
+            // In the order of SUPPORTED: who you are first, then what more.
+            scopes: hk_idp_core::oauth::scope::SUPPORTED
+                .iter()
+                .filter(|s| scope.contains(s))
+                .filter_map(|s| describe(ctx.t, s))
+                .collect(),
+            who: member.name.unwrap_or_else(|| member.email.to_string()),
+        };
+        Ok((jar, render(StatusCode::OK, &page)).into_response())
+    })
+    .await
 }
 
 pub async fn submit_consent(
@@ -97,18 +104,21 @@ pub async fn submit_consent(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let session = current_session(&state, &jar).await?;
-    let req = ctx.req.clone().ok_or(PageError::Expired)?;
-    if !csrf_ok(&state, &jar, &p) {
-        tracing::info!("consent.csrf_rejected");
-        // Shown again with a fresh token; nothing was decided.
-        let mut resp = show_consent(State(state), jar, headers, PageParams(p)).await?;
-        *resp.status_mut() = StatusCode::FORBIDDEN;
-        return Ok(resp);
-    }
-    let allow = p.field("decision") == Some("allow");
-    match state.provider.decide_consent(&req, &session, allow).await? {
-        Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
-        Resume::AskConsent | Resume::Expired => Err(PageError::Expired),
-    }
+    in_locale(ctx.locale, async move {
+        let session = current_session(&state, &jar).await?;
+        let req = ctx.req.clone().ok_or_else(PageError::expired)?;
+        if !csrf_ok(&state, &jar, &p) {
+            tracing::info!("consent.csrf_rejected");
+            // Shown again with a fresh token; nothing was decided.
+            let mut resp = show_consent(State(state), jar, headers, PageParams(p)).await?;
+            *resp.status_mut() = StatusCode::FORBIDDEN;
+            return Ok(resp);
+        }
+        let allow = p.field("decision") == Some("allow");
+        match state.provider.decide_consent(&req, &session, allow).await? {
+            Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
+            Resume::AskConsent | Resume::Expired => Err(PageError::expired()),
+        }
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! The login page: e-mail and password, CSRF-protected; on success the SSO
 //! session starts (new id) and the waiting authorization request resumes.
 
-use super::{MessagePage, PageCtx, render};
+use super::{MessagePage, PageCtx, in_locale, render};
 use crate::error::PageError;
 use crate::extract::{ClientIp, PageParams};
 use crate::session_cookie::{csrf_ok, csrf_token, session_id, set_session};
@@ -50,12 +50,15 @@ pub async fn show_login(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let email = ctx.login_hint().unwrap_or_default();
-    let (jar, mut page) = page(&state, jar, &ctx, email);
-    if p.field("password_set").is_some() {
-        page.notice = Some(ctx.t.password_set);
-    }
-    Ok((jar, render(StatusCode::OK, &page)).into_response())
+    in_locale(ctx.locale, async move {
+        let email = ctx.login_hint().unwrap_or_default();
+        let (jar, mut page) = page(&state, jar, &ctx, email);
+        if p.field("password_set").is_some() {
+            page.notice = Some(ctx.t.password_set);
+        }
+        Ok((jar, render(StatusCode::OK, &page)).into_response())
+    })
+    .await
 }
 
 pub async fn submit_login(
@@ -66,39 +69,42 @@ pub async fn submit_login(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let field = |name: &str| p.field(name).map(str::to_owned);
-    let email = field("email").unwrap_or_default();
-    let t = ctx.t;
-    if !csrf_ok(&state, &jar, &p) {
-        tracing::info!("login.csrf_rejected");
-        let (jar, mut page) = page(&state, jar, &ctx, email);
-        page.error = Some(t.form_expired.into());
-        return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
-    }
-    let password = field("password").unwrap_or_default();
-    let provider = &state.provider;
-    let member = match provider.login(&email, password, ip).await? {
-        LoginOutcome::Success(m) => m,
-        LoginOutcome::Failed => {
+    in_locale(ctx.locale, async move {
+        let field = |name: &str| p.field(name).map(str::to_owned);
+        let email = field("email").unwrap_or_default();
+        let t = ctx.t;
+        if !csrf_ok(&state, &jar, &p) {
+            tracing::info!("login.csrf_rejected");
             let (jar, mut page) = page(&state, jar, &ctx, email);
-            page.error = Some(t.wrong_credentials.into());
-            return Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response());
+            page.error = Some(t.form_expired.into());
+            return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
         }
-        LoginOutcome::Throttled { wait } => {
-            let (jar, mut page) = page(&state, jar, &ctx, email);
-            page.error = Some(with_n(t.throttled, wait));
-            let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &page);
-            if let Ok(v) = wait.to_string().parse() {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        let password = field("password").unwrap_or_default();
+        let provider = &state.provider;
+        let member = match provider.login(&email, password, ip).await? {
+            LoginOutcome::Success(m) => m,
+            LoginOutcome::Failed => {
+                let (jar, mut page) = page(&state, jar, &ctx, email);
+                page.error = Some(t.wrong_credentials.into());
+                return Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response());
             }
-            return Ok((jar, resp).into_response());
-        }
-    };
-    let (cookie, session) = provider.start_session(&member.id, session_id(&jar).as_deref()).await?;
-    let jar = set_session(&state, jar, cookie);
-    let Some(id) = ctx.req else {
-        let done = MessagePage::info(t, t.logged_in_title, t.logged_in);
-        return Ok((jar, render(StatusCode::OK, &done)).into_response());
-    };
-    Ok((jar, super::consent::after_login(&state, &id, &session).await?).into_response())
+            LoginOutcome::Throttled { wait } => {
+                let (jar, mut page) = page(&state, jar, &ctx, email);
+                page.error = Some(with_n(t.throttled, wait));
+                let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &page);
+                if let Ok(v) = wait.to_string().parse() {
+                    resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                return Ok((jar, resp).into_response());
+            }
+        };
+        let (cookie, session) = provider.start_session(&member.id, session_id(&jar).as_deref()).await?;
+        let jar = set_session(&state, jar, cookie);
+        let Some(id) = ctx.req else {
+            let done = MessagePage::info(t, t.logged_in_title, t.logged_in);
+            return Ok((jar, render(StatusCode::OK, &done)).into_response());
+        };
+        Ok((jar, super::consent::after_login(&state, &id, &session).await?).into_response())
+    })
+    .await
 }

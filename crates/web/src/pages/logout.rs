@@ -2,7 +2,7 @@
 //! the session ends at once; otherwise the person confirms with a
 //! CSRF-protected form. Unknown redirect targets are refused, never followed.
 
-use super::{MessagePage, render};
+use super::{MessagePage, in_locale, render};
 use crate::error::PageError;
 use crate::extract::PageParams;
 use crate::session_cookie::{clear_session, csrf_ok, csrf_token, session_id};
@@ -39,54 +39,58 @@ pub async fn logout(
     headers: HeaderMap,
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
-    let t = crate::texts::texts(super::locale(&headers, Some(&p), None));
-    let provider = &state.provider;
-    let request = match provider.check_logout(&p).await {
-        Ok(r) => r,
-        Err(CoreError::OAuth(e)) => return Err(PageError::BadRequest(e.description)),
-        Err(e) => return Err(e.into()),
-    };
-    let cookie = session_id(&jar);
-    let session = provider.find_session(cookie.as_deref()).await?;
-    let confirmed = method == Method::POST && p.field("confirm") == Some("yes");
-    if confirmed && !csrf_ok(&state, &jar, &p) {
-        return Err(PageError::BadRequest("the logout form has expired".into()));
-    }
-    let hint_names_session = session.as_ref().is_some_and(|s| {
-        request.hint_sid.as_deref() == Some(s.sid.as_str())
-            || (request.hint_sid.is_none() && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
-    });
-    if session.is_some() && !confirmed && !hint_names_session {
-        let (jar, csrf) = csrf_token(&state, jar);
-        let hidden = PASSED_ON
-            .iter()
-            .filter_map(|k| p.field(k).map(|v| ((*k).to_owned(), v.to_owned())))
-            .collect();
-        let question = match request.client_name {
-            Some(c) => t.logout_asked_by.replace("{client}", &c),
-            None => t.logout_question.to_owned(),
+    let locale = super::locale(&headers, Some(&p), None);
+    in_locale(locale, async move {
+        let t = crate::texts::texts(locale);
+        let provider = &state.provider;
+        let request = match provider.check_logout(&p).await {
+            Ok(r) => r,
+            Err(CoreError::OAuth(e)) => return Err(PageError::bad_request(e.description)),
+            Err(e) => return Err(e.into()),
         };
-        let page = ConfirmPage {
-            t,
-            question,
-            csrf,
-            hidden,
-        };
-        return Ok((jar, render(StatusCode::OK, &page)).into_response());
-    }
-    let jar = match cookie {
-        Some(c) => {
-            provider.end_session(&c).await?;
-            clear_session(&state, jar)
+        let cookie = session_id(&jar);
+        let session = provider.find_session(cookie.as_deref()).await?;
+        let confirmed = method == Method::POST && p.field("confirm") == Some("yes");
+        if confirmed && !csrf_ok(&state, &jar, &p) {
+            return Err(PageError::bad_request("the logout form has expired"));
         }
-        None => jar,
-    };
-    match request.redirect {
-        Some(url) => Ok((jar, Redirect::to(&url)).into_response()),
-        None => Ok((
-            jar,
-            render(StatusCode::OK, &MessagePage::info(t, t.logged_out_title, t.logged_out)),
-        )
-            .into_response()),
-    }
+        let hint_names_session = session.as_ref().is_some_and(|s| {
+            request.hint_sid.as_deref() == Some(s.sid.as_str())
+                || (request.hint_sid.is_none() && request.hint_sub.as_deref() == Some(s.member_id.as_str()))
+        });
+        if session.is_some() && !confirmed && !hint_names_session {
+            let (jar, csrf) = csrf_token(&state, jar);
+            let hidden = PASSED_ON
+                .iter()
+                .filter_map(|k| p.field(k).map(|v| ((*k).to_owned(), v.to_owned())))
+                .collect();
+            let question = match request.client_name {
+                Some(c) => t.logout_asked_by.replace("{client}", &c),
+                None => t.logout_question.to_owned(),
+            };
+            let page = ConfirmPage {
+                t,
+                question,
+                csrf,
+                hidden,
+            };
+            return Ok((jar, render(StatusCode::OK, &page)).into_response());
+        }
+        let jar = match cookie {
+            Some(c) => {
+                provider.end_session(&c).await?;
+                clear_session(&state, jar)
+            }
+            None => jar,
+        };
+        match request.redirect {
+            Some(url) => Ok((jar, Redirect::to(&url)).into_response()),
+            None => Ok((
+                jar,
+                render(StatusCode::OK, &MessagePage::info(t, t.logged_out_title, t.logged_out)),
+            )
+                .into_response()),
+        }
+    })
+    .await
 }

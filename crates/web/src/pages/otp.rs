@@ -4,7 +4,7 @@
 //! the e-mail is registered; its flow is tied to the browser by a cookie, so
 //! the page itself carries nothing that differs.
 
-use super::{PageCtx, query, render};
+use super::{PageCtx, in_locale, query, render};
 use crate::error::PageError;
 use crate::extract::{ClientIp, PageParams};
 use crate::session_cookie::{clear_otp_flow, csrf_ok, csrf_token, otp_flow, set_otp_flow};
@@ -142,13 +142,16 @@ async fn show_start(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let email = p
-        .field("email")
-        .map(str::to_owned)
-        .or_else(|| ctx.login_hint())
-        .unwrap_or_default();
-    let (jar, csrf) = csrf_token(&state, jar);
-    Ok((jar, render(StatusCode::OK, &start_page(e, &ctx, csrf, email))).into_response())
+    in_locale(ctx.locale, async move {
+        let email = p
+            .field("email")
+            .map(str::to_owned)
+            .or_else(|| ctx.login_hint())
+            .unwrap_or_default();
+        let (jar, csrf) = csrf_token(&state, jar);
+        Ok((jar, render(StatusCode::OK, &start_page(e, &ctx, csrf, email))).into_response())
+    })
+    .await
 }
 
 async fn submit_start(
@@ -160,34 +163,37 @@ async fn submit_start(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let email = p.field("email").unwrap_or_default().to_owned();
-    let csrf_valid = csrf_ok(&state, &jar, &p);
-    let (jar, csrf) = csrf_token(&state, jar);
-    let mut page = start_page(e, &ctx, csrf, email);
-    if !csrf_valid {
-        tracing::info!("otp.csrf_rejected");
-        page.notice = Some(ctx.t.form_expired);
-        return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
-    }
-    let started = state
-        .provider
-        .start_otp(e.purpose, &page.email, ip.as_deref(), ctx.locale)
-        .await?;
-    match started {
-        OtpStart::Started { flow } => {
-            let jar = set_otp_flow(&state, jar, flow);
-            let (jar, csrf) = csrf_token(&state, jar);
-            Ok((jar, render(StatusCode::OK, &code_page(e, &state, &ctx, csrf))).into_response())
+    in_locale(ctx.locale, async move {
+        let email = p.field("email").unwrap_or_default().to_owned();
+        let csrf_valid = csrf_ok(&state, &jar, &p);
+        let (jar, csrf) = csrf_token(&state, jar);
+        let mut page = start_page(e, &ctx, csrf, email);
+        if !csrf_valid {
+            tracing::info!("otp.csrf_rejected");
+            page.notice = Some(ctx.t.form_expired);
+            return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
         }
-        OtpStart::InvalidEmail => {
-            page.email_error = Some(ctx.t.invalid_email);
-            Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response())
+        let started = state
+            .provider
+            .start_otp(e.purpose, &page.email, ip.as_deref(), ctx.locale)
+            .await?;
+        match started {
+            OtpStart::Started { flow } => {
+                let jar = set_otp_flow(&state, jar, flow);
+                let (jar, csrf) = csrf_token(&state, jar);
+                Ok((jar, render(StatusCode::OK, &code_page(e, &state, &ctx, csrf))).into_response())
+            }
+            OtpStart::InvalidEmail => {
+                page.email_error = Some(ctx.t.invalid_email);
+                Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response())
+            }
+            OtpStart::TooMany => {
+                page.notice = Some(ctx.t.too_many_codes);
+                Ok((jar, render(StatusCode::TOO_MANY_REQUESTS, &page)).into_response())
+            }
         }
-        OtpStart::TooMany => {
-            page.notice = Some(ctx.t.too_many_codes);
-            Ok((jar, render(StatusCode::TOO_MANY_REQUESTS, &page)).into_response())
-        }
-    }
+    })
+    .await
 }
 
 async fn show_code(
@@ -198,11 +204,14 @@ async fn show_code(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    if !state.provider.otp_flow_alive(otp_flow(&jar).as_deref()).await? {
-        return Ok(Redirect::to(&format!("{}{}", e.start, ctx.query())).into_response());
-    }
-    let (jar, csrf) = csrf_token(&state, jar);
-    Ok((jar, render(StatusCode::OK, &code_page(e, &state, &ctx, csrf))).into_response())
+    in_locale(ctx.locale, async move {
+        if !state.provider.otp_flow_alive(otp_flow(&jar).as_deref()).await? {
+            return Ok(Redirect::to(&format!("{}{}", e.start, ctx.query())).into_response());
+        }
+        let (jar, csrf) = csrf_token(&state, jar);
+        Ok((jar, render(StatusCode::OK, &code_page(e, &state, &ctx, csrf))).into_response())
+    })
+    .await
 }
 
 async fn submit_code(
@@ -214,63 +223,66 @@ async fn submit_code(
     PageParams(p): PageParams,
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
-    let field = |name: &str| p.field(name).unwrap_or_default().to_owned();
-    let csrf_valid = csrf_ok(&state, &jar, &p);
-    let (jar, csrf) = csrf_token(&state, jar);
-    let mut page = code_page(e, &state, &ctx, csrf);
-    page.code = field("code").chars().filter(char::is_ascii_digit).take(6).collect();
-    if !csrf_valid {
-        tracing::info!("otp.csrf_rejected");
-        page.notice = Some(ctx.t.form_expired);
-        return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
-    }
-    let flow = otp_flow(&jar);
-    let outcome = state
-        .provider
-        .finish_otp(
-            flow.as_deref(),
-            &field("code"),
-            &field("password"),
-            &field("password_confirm"),
-            ip.as_deref(),
-        )
-        .await?;
-    let t = ctx.t;
-    match outcome {
-        OtpFinish::PasswordSet => {
-            let jar = clear_otp_flow(&state, jar);
-            let to = format!("/login{}", query(ctx.req.as_deref(), &[("password_set", "1")]));
-            Ok((jar, Redirect::to(&to)).into_response())
+    in_locale(ctx.locale, async move {
+        let field = |name: &str| p.field(name).unwrap_or_default().to_owned();
+        let csrf_valid = csrf_ok(&state, &jar, &p);
+        let (jar, csrf) = csrf_token(&state, jar);
+        let mut page = code_page(e, &state, &ctx, csrf);
+        page.code = field("code").chars().filter(char::is_ascii_digit).take(6).collect();
+        if !csrf_valid {
+            tracing::info!("otp.csrf_rejected");
+            page.notice = Some(ctx.t.form_expired);
+            return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
         }
-        OtpFinish::Expired => {
-            let mut start = start_page(e, &ctx, page.csrf, String::new());
-            start.notice = Some(t.code_wrong);
-            Ok((jar, render(StatusCode::BAD_REQUEST, &start)).into_response())
-        }
-        OtpFinish::Refused { code, password } => {
-            page.code_error = code.map(|c| match c {
-                CodeProblem::Missing => t.code_missing,
-                CodeProblem::Wrong => t.code_wrong,
-                CodeProblem::Void => t.code_void,
-            });
-            if code == Some(CodeProblem::Void) {
-                page.code.clear();
+        let flow = otp_flow(&jar);
+        let outcome = state
+            .provider
+            .finish_otp(
+                flow.as_deref(),
+                &field("code"),
+                &field("password"),
+                &field("password_confirm"),
+                ip.as_deref(),
+            )
+            .await?;
+        let t = ctx.t;
+        match outcome {
+            OtpFinish::PasswordSet => {
+                let jar = clear_otp_flow(&state, jar);
+                let to = format!("/login{}", query(ctx.req.as_deref(), &[("password_set", "1")]));
+                Ok((jar, Redirect::to(&to)).into_response())
             }
-            match password {
-                Some(PasswordProblem::Mismatch) => page.confirm_error = Some(t.password_mismatch),
-                Some(other) => page.password_error = Some(password_text(t, other)),
-                None => {}
+            OtpFinish::Expired => {
+                let mut start = start_page(e, &ctx, page.csrf, String::new());
+                start.notice = Some(t.code_wrong);
+                Ok((jar, render(StatusCode::BAD_REQUEST, &start)).into_response())
             }
-            page.focus = if page.code_error.is_some() {
-                "code"
-            } else if page.password_error.is_some() {
-                "password"
-            } else {
-                "confirm"
-            };
-            Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response())
+            OtpFinish::Refused { code, password } => {
+                page.code_error = code.map(|c| match c {
+                    CodeProblem::Missing => t.code_missing,
+                    CodeProblem::Wrong => t.code_wrong,
+                    CodeProblem::Void => t.code_void,
+                });
+                if code == Some(CodeProblem::Void) {
+                    page.code.clear();
+                }
+                match password {
+                    Some(PasswordProblem::Mismatch) => page.confirm_error = Some(t.password_mismatch),
+                    Some(other) => page.password_error = Some(password_text(t, other)),
+                    None => {}
+                }
+                page.focus = if page.code_error.is_some() {
+                    "code"
+                } else if page.password_error.is_some() {
+                    "password"
+                } else {
+                    "confirm"
+                };
+                Ok((jar, render(StatusCode::BAD_REQUEST, &page)).into_response())
+            }
         }
-    }
+    })
+    .await
 }
 
 fn password_text(t: &Texts, p: PasswordProblem) -> String {

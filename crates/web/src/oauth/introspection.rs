@@ -1,23 +1,12 @@
-//! Revocation (RFC 7009) and introspection (RFC 7662), both client-authenticated.
+//! Token introspection (RFC 7662), client-authenticated.
 
 use crate::error::ApiError;
 use crate::extract::{OAuthParams, client_credentials};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-
-pub async fn revoke(
-    State(state): State<AppState>,
-    OAuthParams(params, headers): OAuthParams,
-) -> Result<Response, ApiError> {
-    let creds = client_credentials(&headers, &params)?;
-    let client = state.provider.authenticate_client(&creds).await?;
-    let token = params.require("token")?;
-    state.provider.revoke(&client, token).await?;
-    Ok(StatusCode::OK.into_response())
-}
 
 pub async fn introspect(
     State(state): State<AppState>,
