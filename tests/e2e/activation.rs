@@ -1,4 +1,4 @@
-//! The seed's flow: a registered member activates the account with a
+//! The person's flow (docs/USER-FLOWS.md): a registered member activates the account with a
 //! one-time code by mail, sets a password, logs in and lands back at the
 //! relying party; the same two steps reset a forgotten password.
 
@@ -45,14 +45,14 @@ async fn activation_by_mail_then_login_lands_back_at_the_relying_party(backend: 
     assert!(step2.contains("autocomplete=\"one-time-code\"") && step2.contains("inputmode=\"numeric\""));
 
     let mail = app.mailbox.wait_for(&addr, 1).await;
-    let code = mail.code();
-    assert!(mail.html.contains(&code), "the code is in the HTML part too");
+    let otp = mail.code();
+    assert!(mail.html.contains(&otp), "the code is in the HTML part too");
     assert!(mail.from.contains("noreply@hk.no"));
     assert!(mail.subject.contains("aktivere"), "{}", mail.subject);
     assert!(mail.text.contains("Hei Kari Nordmann,"));
 
     let resp = app
-        .set_password(&app.browser, ACTIVATE, &step2, &code, NEW_PASSWORD, NEW_PASSWORD)
+        .set_password(&app.browser, ACTIVATE, &step2, &otp, NEW_PASSWORD, NEW_PASSWORD)
         .await;
     assert_eq!(resp.status(), 303);
     let to_login = location(&resp);
@@ -68,10 +68,9 @@ async fn activation_by_mail_then_login_lands_back_at_the_relying_party(backend: 
     let claims = crate::support::jwt::decode_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["email"], addr.as_str());
 
-    // The code was for one use.
-    let (_, step2) = app.ask_code(&app.new_browser(), ACTIVATE, "", &addr).await;
+    // The one-time code was for one use: the same form again does not set a password.
     let again = app
-        .set_password(&app.new_browser(), ACTIVATE, &step2, &code, NEW_PASSWORD, NEW_PASSWORD)
+        .set_password(&app.browser, ACTIVATE, &step2, &otp, NEW_PASSWORD, NEW_PASSWORD)
         .await;
     assert_ne!(again.status(), 303);
 }

@@ -1,5 +1,5 @@
 //! A real browser (Debian's chromium through chromedriver, driven with
-//! fantoccini) walks the seed's flow by label texts, from an `openidconnect`
+//! fantoccini) walks the person's flow (docs/USER-FLOWS.md) by label texts, from an `openidconnect`
 //! relying party's authorization request to the redirect with a code it
 //! redeems; then the forgotten-password flow. On every page axe-core checks
 //! accessibility and a screenshot is written, at desktop width and at 320 px.
@@ -202,7 +202,7 @@ async fn walk(app: &TestApp, c: &Client, tour: &Tour, addr: &str) {
     let rp = RelyingParty::discover_with(app, &client, &redirect).await;
     let pending = rp.start(&["email", "profile"]);
 
-    // Innlogging → Aktiver brukerkonto (step 1) → step 2, as the seed shows.
+    // Innlogging → Aktiver brukerkonto (step 1) → step 2, as docs/USER-FLOWS.md shows.
     c.goto(&pending.url).await.unwrap();
     let text = body(c).await;
     assert!(

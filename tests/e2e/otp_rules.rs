@@ -1,4 +1,4 @@
-//! The one-time-code rules (DESIGN "Security rules"): nothing tells whether an
+//! The one-time-code rules (docs/SECURITY-RULES.md §2): nothing tells whether an
 //! e-mail is registered; codes are single use, short-lived, void after five
 //! wrong tries and replaced by a newer one; sending is rate-limited; new
 //! passwords follow the policy and end the member's other sessions.

@@ -229,3 +229,39 @@ impl ProviderSettings {
         self.issuer.starts_with("https://")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::default_settings;
+
+    #[test]
+    fn the_defaults_pass_their_checks() {
+        let s = default_settings();
+        s.tokens.check().unwrap();
+        s.session.check().unwrap();
+        s.passwords.check().unwrap();
+        s.otp.check().unwrap();
+        s.login.check().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_setting() {
+        let mut s = default_settings();
+        s.tokens.code_ttl = 61;
+        assert_eq!(s.tokens.check().unwrap_err().setting, "tokens.code_ttl");
+        s.otp.ttl = 0;
+        assert_eq!(s.otp.check().unwrap_err().setting, "otp.ttl");
+        s.passwords.argon2_memory_kib = 1024;
+        assert_eq!(s.passwords.check().unwrap_err().setting, "passwords.argon2_*");
+        s.login.failure_window = -1;
+        assert_eq!(s.login.check().unwrap_err().setting, "login.failure_window");
+    }
+
+    #[test]
+    fn an_empty_default_audience_is_the_issuer() {
+        let mut s = default_settings();
+        assert_eq!(s.default_audience(), s.issuer);
+        s.tokens.default_audience = "https://api.hk.no".into();
+        assert_eq!(s.default_audience(), "https://api.hk.no");
+    }
+}

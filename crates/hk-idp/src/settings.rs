@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
-/// The contract's flat variable names and the settings they set.
+/// The flat variable names of docs/CONTRACT.md ("Configuration") and the settings they set.
 const ENV_NAMES: [(&str, &str); 7] = [
     ("LISTEN", "server.listen"),
     ("ISSUER", "server.issuer"),
@@ -25,7 +25,7 @@ const ENV_NAMES: [(&str, &str); 7] = [
     ("ADMIN_TOKEN", "admin.token"),
 ];
 
-/// A variable name (after `IDP_`) that sets a setting: a contract name or SECTION__NAME.
+/// A variable name (after `IDP_`) that sets a setting: a flat name or SECTION__NAME.
 fn is_known_env(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     ENV_NAMES.iter().any(|(n, _)| *n == upper) || upper.contains("__")
@@ -316,5 +316,53 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret("hunter2".into())), "***");
+    }
+
+    /// The settings named in the second column of the README's settings table.
+    fn readme_settings() -> std::collections::BTreeSet<String> {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("\n## Settings")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default();
+        table
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('|').nth(2))
+            .flat_map(|cell| {
+                cell.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_setting_is_in_the_readme_table_and_every_row_is_a_setting() {
+        let defaults: toml::Table = DEFAULTS.parse().unwrap();
+        let keys: std::collections::BTreeSet<String> = defaults
+            .iter()
+            .flat_map(|(section, table)| {
+                table
+                    .as_table()
+                    .into_iter()
+                    .flat_map(|t| t.keys())
+                    .map(move |k| format!("{section}.{k}"))
+            })
+            .collect();
+        let documented = readme_settings();
+        let undocumented: Vec<_> = keys.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&keys).collect();
+        assert!(
+            undocumented.is_empty(),
+            "in config/default.toml, not in the README's table: {undocumented:?}"
+        );
+        assert!(
+            unknown.is_empty(),
+            "in the README's table, not in config/default.toml: {unknown:?}"
+        );
     }
 }

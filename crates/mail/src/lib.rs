@@ -3,6 +3,7 @@
 //! templates in `render`.
 
 mod render;
+mod texts;
 
 pub use render::{RenderedMail, render};
 

@@ -1,9 +1,10 @@
 //! Mail bodies: one HTML and one text template shared by every mail, filled
-//! with the texts of the mail's kind and language. Names are escaped in HTML.
+//! with the texts (`texts.rs`) of the mail's kind and language. Names are
+//! escaped in HTML.
 
+use crate::texts::{MailTexts, mail_texts};
 use askama::Template;
 use hk_idp_core::account::otp_purpose::OtpPurpose;
-use hk_idp_core::locale::Locale;
 use hk_idp_core::ports::mailer::{MailKind, MailMessage};
 
 pub struct RenderedMail {
@@ -45,32 +46,24 @@ pub fn render(mail: &MailMessage) -> Result<RenderedMail, askama::Error> {
     })
 }
 
-fn greeting(locale: Locale, name: Option<&str>) -> String {
-    let hello = match locale {
-        Locale::Nb => "Hei",
-        Locale::En => "Hello",
-    };
+fn greeting(t: &MailTexts, name: Option<&str>) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => format!("{hello} {n},"),
-        None => format!("{hello},"),
+        Some(n) => t.greeting_named.replace("{name}", n),
+        None => t.greeting.to_owned(),
     }
 }
 
 fn body(mail: &MailMessage) -> Body {
-    let (l, name) = (mail.locale, mail.name.as_deref());
-    let signature = match l {
-        Locale::Nb => "Hilsen\nHandel og Kontor (HK Norge)",
-        Locale::En => "Regards\nHandel og Kontor (HK Norge)",
-    };
+    let t = mail_texts(mail.locale);
     let mut b = Body {
-        lang: l.tag(),
+        lang: mail.locale.tag(),
         subject: String::new(),
-        greeting: greeting(l, name),
+        greeting: greeting(t, mail.name.as_deref()),
         intro: Vec::new(),
         code: None,
         link: None,
         outro: Vec::new(),
-        signature,
+        signature: t.signature,
     };
     match &mail.kind {
         MailKind::OneTimeCode {
@@ -79,65 +72,22 @@ fn body(mail: &MailMessage) -> Body {
             valid_minutes,
         } => {
             b.code = Some(code.clone());
-            let m = valid_minutes;
-            match (l, purpose) {
-                (Locale::Nb, OtpPurpose::Activate) => {
-                    b.subject = "Engangskode for å aktivere brukerkontoen din".into();
-                    b.intro =
-                        vec!["Her er engangskoden du ba om for å aktivere brukerkontoen din hos HK Norge:".into()];
-                }
-                (Locale::Nb, OtpPurpose::Reset) => {
-                    b.subject = "Engangskode for å sette nytt passord".into();
-                    b.intro = vec!["Her er engangskoden du ba om for å sette nytt passord hos HK Norge:".into()];
-                }
-                (Locale::En, OtpPurpose::Activate) => {
-                    b.subject = "One-time code to activate your account".into();
-                    b.intro = vec!["Here is the one-time code you asked for to activate your HK Norge account:".into()];
-                }
-                (Locale::En, OtpPurpose::Reset) => {
-                    b.subject = "One-time code to set a new password".into();
-                    b.intro = vec!["Here is the one-time code you asked for to set a new HK Norge password:".into()];
-                }
-            }
-            b.outro = match l {
-                Locale::Nb => vec![
-                    format!(
-                        "Koden er gyldig i {m} minutter og kan brukes én gang. Skriv den inn i feltet «Engangskode»."
-                    ),
-                    "Har du ikke bedt om en engangskode, kan du se bort fra denne e-posten. Del aldri koden med andre."
-                        .into(),
-                ],
-                Locale::En => vec![
-                    format!(
-                        "The code is valid for {m} minutes and can be used once. Enter it in the \u{201c}One-time code\u{201d} field."
-                    ),
-                    "If you did not ask for a code, you can ignore this e-mail. Never share the code with anyone."
-                        .into(),
-                ],
+            let (subject, intro) = match purpose {
+                OtpPurpose::Activate => (t.activate_subject, t.activate_intro),
+                OtpPurpose::Reset => (t.reset_subject, t.reset_intro),
             };
+            b.subject = subject.into();
+            b.intro = vec![intro.into()];
+            b.outro = vec![
+                t.code_validity.replace("{n}", &valid_minutes.to_string()),
+                t.code_not_asked.into(),
+            ];
         }
         MailKind::Invitation { link } => {
             b.link = Some(link.clone());
-            match l {
-                Locale::Nb => {
-                    b.subject = "Velkommen til bedriftsportalen til HK Norge".into();
-                    b.intro = vec![
-                        "Du er registrert som bruker hos HK Norge. Trykk på lenken nedenfor for å gå videre til bedriftsportalen.".into(),
-                    ];
-                    b.outro = vec![
-                        "Første gang du logger deg på, klikker du «Klikk her for å aktivere din brukerkonto». Du får da en engangskode på e-post og velger ditt passord.".into(),
-                    ];
-                }
-                Locale::En => {
-                    b.subject = "Welcome to the HK Norge company portal".into();
-                    b.intro = vec![
-                        "You are registered as a user with HK Norge. Follow the link below to go to the company portal.".into(),
-                    ];
-                    b.outro = vec![
-                        "The first time you sign in, choose \u{201c}Click here to activate your account\u{201d}. You will get a one-time code by e-mail and choose your password.".into(),
-                    ];
-                }
-            }
+            b.subject = t.invitation_subject.into();
+            b.intro = vec![t.invitation_intro.into()];
+            b.outro = vec![t.invitation_first_login.into()];
         }
     }
     b
@@ -146,6 +96,7 @@ fn body(mail: &MailMessage) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hk_idp_core::locale::Locale;
 
     fn code_mail(name: &str) -> MailMessage {
         MailMessage {
@@ -171,5 +122,20 @@ mod tests {
         assert!(r.html.contains("lang=\"nb\""));
         // Not in the subject: lock screens and mail previews show subjects.
         assert!(!r.subject.contains("012345"));
+    }
+
+    #[test]
+    fn mails_speak_the_member_s_language() {
+        let mut mail = code_mail("");
+        mail.locale = Locale::En;
+        mail.kind = MailKind::Invitation {
+            link: "https://portal.hk.no/login".into(),
+        };
+        let r = render(&mail).unwrap();
+        assert_eq!(r.subject, "Welcome to the HK Norge company portal");
+        assert!(r.text.starts_with("Hello,"), "{}", r.text);
+        assert!(r.html.contains("lang=\"en\"") && r.html.contains("https://portal.hk.no/login"));
+        let r = render(&code_mail("Kari")).unwrap();
+        assert!(r.text.contains("Koden er gyldig i 10 minutter"), "{}", r.text);
     }
 }

@@ -1,4 +1,4 @@
-//! Every text of the hosted pages, in Norwegian bokmål (the contract's words,
+//! Every text of the hosted pages, in Norwegian bokmål (docs/CONTRACT.md's words,
 //! verbatim) and English. Templates read them through `t`.
 
 use hk_idp_core::locale::Locale;

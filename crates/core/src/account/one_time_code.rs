@@ -374,6 +374,36 @@ mod tests {
         assert!(t.db.event_kinds().contains(&"member.activated".to_owned()));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn of_two_submissions_of_one_code_at_once_one_sets_the_password() {
+        let t = TestProvider::new();
+        t.pending_member("per@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        let (a, b) = tokio::join!(finish(&t, &f, &code), finish(&t, &f, &code));
+        let set = [a, b].iter().filter(|o| matches!(o, OtpFinish::PasswordSet)).count();
+        assert_eq!(set, 1);
+    }
+
+    #[tokio::test]
+    async fn a_member_past_the_failure_limit_gets_in_again_through_a_reset() {
+        let t = TestProvider::with(|s| {
+            s.passwords.max_failed_logins = 3;
+            s.login.account_free_failures = 100;
+        });
+        t.member("kari@hk.no").await;
+        for _ in 0..3 {
+            t.login("kari@hk.no", "feil passord".into(), None).await.unwrap();
+        }
+        let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 1).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+        assert!(matches!(
+            t.login("kari@hk.no", NEW.into(), None).await.unwrap(),
+            crate::account::login::LoginOutcome::Success(_)
+        ));
+    }
+
     #[tokio::test]
     async fn an_unknown_e_mail_gets_the_same_step_two_and_no_mail() {
         let t = TestProvider::new();
