@@ -188,42 +188,23 @@ async fn error_pages_speak_the_language_of_the_form_or_the_waiting_request() {
     // The waiting request asked for English; the consent page without a session has expired.
     let login = app.authorize(&client, &challenge, &[("ui_locales", "en")]).await;
     let req = query_param(&app.url(&login), "req").unwrap();
-    let resp = app
-        .new_browser()
-        .get(app.url(&format!("/consent?req={req}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let html = resp.text().await.unwrap();
-    assert!(
-        html.contains("lang=\"en\"") && html.contains("The page has expired"),
-        "{html}"
-    );
+    let page = app.new_browser().get(app.url(&format!("/consent?req={req}")));
+    assert_expired_page(page, "en", "The page has expired").await;
     // A POSTed form's ui_locales, for a request that is gone.
-    let resp = app
-        .new_browser()
-        .post(app.url("/consent"))
-        .form(&[("req", "gone"), ("ui_locales", "en"), ("decision", "allow")])
-        .send()
-        .await
-        .unwrap();
+    let form = [("req", "gone"), ("ui_locales", "en"), ("decision", "allow")];
+    let post = app.new_browser().post(app.url("/consent")).form(&form);
+    assert_expired_page(post, "en", "The page has expired").await;
+    // Without either, Norwegian.
+    let page = app.new_browser().get(app.url("/consent?req=gone"));
+    assert_expired_page(page, "nb", "Siden er utløpt").await;
+}
+
+async fn assert_expired_page(request: reqwest::RequestBuilder, lang: &str, text: &str) {
+    let resp = request.send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let html = resp.text().await.unwrap();
     assert!(
-        html.contains("lang=\"en\"") && html.contains("The page has expired"),
-        "{html}"
-    );
-    // Without either, Norwegian.
-    let resp = app
-        .new_browser()
-        .get(app.url("/consent?req=gone"))
-        .send()
-        .await
-        .unwrap();
-    let html = resp.text().await.unwrap();
-    assert!(
-        html.contains("lang=\"nb\"") && html.contains("Siden er utløpt"),
+        html.contains(&format!("lang=\"{lang}\"")) && html.contains(text),
         "{html}"
     );
 }

@@ -61,6 +61,8 @@ pub struct MemoryDb {
     families: Mutex<HashMap<String, RefreshFamily>>,
     tokens: Mutex<HashMap<String, RefreshToken>>,
     pub events: Mutex<Vec<AuditEvent>>,
+    /// How often `find_client` was asked (to see a cache at work).
+    pub client_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryDb {
@@ -161,6 +163,7 @@ impl ClientStore for MemoryDb {
         Ok(())
     }
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.client_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(self.clients.lock().unwrap().get(id).cloned())
     }
     async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {

@@ -96,37 +96,8 @@ mod tests {
     use super::*;
     use crate::oauth::client::{AuthMethod, GrantType};
     use crate::oauth::signing_key::SigningAlg;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[derive(Default)]
-    struct Counting {
-        reads: AtomicUsize,
-        clients: Mutex<HashMap<String, Client>>,
-    }
-
-    #[async_trait]
-    impl ClientStore for Counting {
-        async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
-            self.clients.lock().unwrap().insert(c.id.clone(), c.clone());
-            Ok(())
-        }
-        async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            Ok(self.clients.lock().unwrap().get(id).cloned())
-        }
-        async fn find_portal_client(&self) -> Result<Option<Client>, StoreError> {
-            Ok(None)
-        }
-        async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-            Ok(self.clients.lock().unwrap().remove(id).is_some())
-        }
-        async fn update_client(&self, c: &Client) -> Result<(), StoreError> {
-            self.insert_client(c).await
-        }
-        async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-            Ok(self.clients.lock().unwrap().values().cloned().collect())
-        }
-    }
+    use crate::testing::MemoryDb;
+    use std::sync::atomic::Ordering;
 
     fn client() -> Client {
         Client {
@@ -149,23 +120,35 @@ mod tests {
 
     #[tokio::test]
     async fn caches_for_the_ttl_and_forgets_on_delete() {
-        let inner = Arc::new(Counting::default());
+        let inner = Arc::new(MemoryDb::default());
         let clock = crate::ports::clock::ManualClock::new(1_000);
         let cache = CachedClientStore::new(inner.clone(), 5, Arc::new(clock.clone()));
         cache.insert_client(&client()).await.unwrap();
         for _ in 0..5 {
             assert!(cache.find_client("c1").await.unwrap().is_some());
         }
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 1, "one read for five lookups");
+        assert_eq!(
+            inner.client_reads.load(Ordering::SeqCst),
+            1,
+            "one read for five lookups"
+        );
         assert!(cache.find_client("nope").await.unwrap().is_none());
         assert!(cache.find_client("nope").await.unwrap().is_none());
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 3, "unknown ids are not cached");
+        assert_eq!(
+            inner.client_reads.load(Ordering::SeqCst),
+            3,
+            "unknown ids are not cached"
+        );
         clock.advance(4);
         cache.find_client("c1").await.unwrap();
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 3, "still cached within the ttl");
+        assert_eq!(
+            inner.client_reads.load(Ordering::SeqCst),
+            3,
+            "still cached within the ttl"
+        );
         clock.advance(1);
         cache.find_client("c1").await.unwrap();
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 4, "read again after the ttl");
+        assert_eq!(inner.client_reads.load(Ordering::SeqCst), 4, "read again after the ttl");
         assert!(cache.delete_client("c1").await.unwrap());
         assert!(
             cache.find_client("c1").await.unwrap().is_none(),
