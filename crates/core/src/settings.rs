@@ -23,10 +23,11 @@ fn refuse(setting: &'static str, reason: impl Into<String>) -> Result<(), Settin
     })
 }
 
-/// Every `(name, value)` must be greater than zero.
+/// Every `(name, value)` must be from 1 to 4294967295 (so sums with the
+/// clock never overflow).
 fn positive(values: &[(&'static str, i64)]) -> Result<(), SettingError> {
-    match values.iter().find(|(_, v)| *v <= 0) {
-        Some((name, _)) => refuse(name, "must be greater than 0"),
+    match values.iter().find(|(_, v)| !(1..=i64::from(u32::MAX)).contains(v)) {
+        Some((name, _)) => refuse(name, "must be between 1 and 4294967295"),
         None => Ok(()),
     }
 }
@@ -100,7 +101,10 @@ impl PasswordSettings {
             return refuse("passwords.min_length", "must be between 8 and 256");
         }
         positive(&[
-            ("passwords.max_concurrent", self.max_concurrent as i64),
+            (
+                "passwords.max_concurrent",
+                i64::try_from(self.max_concurrent).unwrap_or(i64::MAX),
+            ),
             ("passwords.max_failed_logins", i64::from(self.max_failed_logins)),
         ])
     }
@@ -255,6 +259,8 @@ mod tests {
         assert_eq!(s.passwords.check().unwrap_err().setting, "passwords.argon2_*");
         s.login.failure_window = -1;
         assert_eq!(s.login.check().unwrap_err().setting, "login.failure_window");
+        s.session.ttl = i64::MAX;
+        assert_eq!(s.session.check().unwrap_err().setting, "session.ttl");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! in-memory durable stores on a `ManualClock`, a signer that signs nothing
 //! (JWTs with an unchecked signature: the rules, not the cryptography, are
 //! under test here), a mailer that keeps what it was given, and the settings
-//! of `config/default.toml`. No server, no database, no sleeping.
+//! of `config/default.toml`. No server, no database; time moves by hand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

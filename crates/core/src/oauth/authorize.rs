@@ -376,8 +376,17 @@ mod tests {
     async fn pkce_is_required_for_public_clients_and_only_s256() {
         let t = TestProvider::new();
         let public = t.client(|c| c.auth_method = AuthMethod::None).await;
-        let url = t.redirect(&public, None, &[("code_challenge", "")]).await;
+        let no_pkce = [("code_challenge", ""), ("code_challenge_method", "")];
+        let url = t.redirect(&public, None, &no_pkce).await;
         assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
+        let description = query(&url, "error_description").unwrap_or_default();
+        assert!(description.contains("public clients"), "{description}");
+        // A confidential client may leave PKCE out.
+        let confidential = t.client(|_| {}).await;
+        let Ok(AuthorizeOutcome::Login { .. }) = t.authorize(&t.auth_params(&confidential, &no_pkce), None).await
+        else {
+            panic!("a confidential client without PKCE goes on to the login page");
+        };
         let url = t.redirect(&public, None, &[("code_challenge_method", "plain")]).await;
         assert_eq!(query(&url, "error").as_deref(), Some("invalid_request"));
     }

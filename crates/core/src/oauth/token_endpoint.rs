@@ -331,6 +331,9 @@ mod tests {
         let t = TestProvider::new();
         let (client, session) = signed_in(&t).await;
         let code = t.code(&client, &session).await;
+        t.clock.advance(t.settings.tokens.code_ttl - 1);
+        assert!(t.redeem(&client, &code).await.is_ok(), "valid until its lifetime ends");
+        let code = t.code(&client, &session).await;
         t.clock.advance(t.settings.tokens.code_ttl + 1);
         assert_eq!(oauth_code(t.redeem(&client, &code).await), OAuthErrorCode::InvalidGrant);
     }
@@ -417,6 +420,14 @@ mod tests {
         let web = t.client(|_| {}).await;
         let p = params(&[("grant_type", "client_credentials")]);
         assert_eq!(oauth_code(t.token(&web, &p).await), OAuthErrorCode::UnauthorizedClient);
+        // Registration refuses a public client with this grant; the grant refuses it too.
+        let mut public = service.clone();
+        public.auth_method = AuthMethod::None;
+        public.secret_hash = None;
+        assert_eq!(
+            oauth_code(t.token(&public, &p).await),
+            OAuthErrorCode::UnauthorizedClient
+        );
     }
 
     #[tokio::test]
