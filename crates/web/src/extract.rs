@@ -91,8 +91,18 @@ fn basic_credentials(value: &str) -> Result<(String, String), OAuthError> {
     Ok((unescape(id)?, unescape(secret)?))
 }
 
+/// The client of a client-authenticated endpoint (token, revocation, introspection).
+pub async fn authenticated_client(
+    state: &crate::state::AppState,
+    headers: &HeaderMap,
+    p: &Params,
+) -> Result<hk_idp_core::oauth::client::Client, ApiError> {
+    let creds = client_credentials(headers, p)?;
+    Ok(state.provider.authenticate_client(&creds).await?)
+}
+
 /// How the client authenticated: Basic header, form secret, or none (public client).
-pub fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCredentials, ApiError> {
+fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCredentials, ApiError> {
     let form_id = p.get("client_id")?;
     let form_secret = p.get("client_secret")?;
     if let Some(auth) = headers.get(header::AUTHORIZATION) {

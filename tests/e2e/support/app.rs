@@ -190,6 +190,11 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             ..Default::default()
         };
+        self.create_member(new).await
+    }
+
+    /// Registers `new` as the CLI would; returns its id.
+    pub async fn create_member(&self, new: NewMember) -> String {
         self.services
             .provider
             .create_member(new, 15, &hk_idp_core::audit::Actor::cli())

@@ -68,12 +68,7 @@ impl TestApp {
             name: Some(name.into()),
             ..Default::default()
         };
-        self.services
-            .provider
-            .create_member(new, 15, &hk_idp_core::audit::Actor::cli())
-            .await
-            .unwrap()
-            .id
+        self.create_member(new).await
     }
 
     /// Activation or reset from start to finish; returns where step 2 redirects.

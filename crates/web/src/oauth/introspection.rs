@@ -1,7 +1,7 @@
 //! Token introspection (RFC 7662), client-authenticated.
 
 use crate::error::ApiError;
-use crate::extract::{OAuthParams, client_credentials};
+use crate::extract::{OAuthParams, authenticated_client};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -12,8 +12,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     OAuthParams(params, headers): OAuthParams,
 ) -> Result<Response, ApiError> {
-    let creds = client_credentials(&headers, &params)?;
-    let client = state.provider.authenticate_client(&creds).await?;
+    let client = authenticated_client(&state, &headers, &params).await?;
     let token = params.require("token")?;
     let answer = state.provider.introspect(&client, token).await?;
     let mut resp = Json(answer).into_response();

@@ -1,7 +1,7 @@
 //! Token revocation (RFC 7009), client-authenticated.
 
 use crate::error::ApiError;
-use crate::extract::{OAuthParams, client_credentials};
+use crate::extract::{OAuthParams, authenticated_client};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,8 +11,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     OAuthParams(params, headers): OAuthParams,
 ) -> Result<Response, ApiError> {
-    let creds = client_credentials(&headers, &params)?;
-    let client = state.provider.authenticate_client(&creds).await?;
+    let client = authenticated_client(&state, &headers, &params).await?;
     let token = params.require("token")?;
     state.provider.revoke(&client, token).await?;
     Ok(StatusCode::OK.into_response())

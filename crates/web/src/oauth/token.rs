@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): client authentication, then the grant.
 
 use crate::error::ApiError;
-use crate::extract::{OAuthParams, client_credentials};
+use crate::extract::{OAuthParams, authenticated_client};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -12,8 +12,7 @@ pub async fn token(
     State(state): State<AppState>,
     OAuthParams(params, headers): OAuthParams,
 ) -> Result<Response, ApiError> {
-    let creds = client_credentials(&headers, &params)?;
-    let client = state.provider.authenticate_client(&creds).await?;
+    let client = authenticated_client(&state, &headers, &params).await?;
     let tokens = state.provider.token(&client, &params).await?;
     let mut resp = Json(tokens).into_response();
     // RFC 6749 §5.1.
