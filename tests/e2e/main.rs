@@ -6,6 +6,7 @@
 
 mod support;
 
+mod abuse;
 mod activation;
 mod admin_users;
 mod audit_trail;

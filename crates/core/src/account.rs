@@ -7,6 +7,7 @@ pub mod login_throttle;
 pub mod member;
 pub mod one_time_code;
 pub mod org_number;
+pub mod otp_limits;
 pub mod otp_purpose;
 pub mod password_hashing;
 pub mod password_policy;

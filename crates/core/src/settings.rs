@@ -130,12 +130,17 @@ pub struct OtpSettings {
     pub ttl: i64,
     /// Wrong tries after which a code is void.
     pub max_attempts: u64,
-    /// Wrong tries per e-mail within a day, over all its codes; beyond it
-    /// every code for that e-mail is void until the day has passed.
+    /// Wrong tries per e-mail from one address group within a day, over all
+    /// its codes; beyond it that group's tries for the e-mail are void until
+    /// the day has passed.
     pub max_wrong_per_day: u64,
-    /// Codes that may be asked per e-mail, and per client address, within `rate_window` s.
+    /// Wrong tries from one address group within a day over all e-mails.
+    pub max_wrong_per_address_per_day: u64,
+    /// Codes that may be asked within `rate_window` s: per e-mail from one
+    /// address group, per address group, per e-mail from all addresses.
     pub per_email: u64,
     pub per_address: u64,
+    pub per_email_all_addresses: u64,
     pub rate_window: i64,
 }
 
@@ -148,6 +153,11 @@ impl OtpSettings {
             ("otp.max_wrong_per_day", count(self.max_wrong_per_day)),
             ("otp.per_email", count(self.per_email)),
             ("otp.per_address", count(self.per_address)),
+            ("otp.per_email_all_addresses", count(self.per_email_all_addresses)),
+            (
+                "otp.max_wrong_per_address_per_day",
+                count(self.max_wrong_per_address_per_day),
+            ),
             ("otp.rate_window", self.rate_window),
         ])
     }

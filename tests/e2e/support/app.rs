@@ -182,6 +182,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A fresh browser whose connections come from `ip` (any 127.x.y.z):
+    /// another person's address as the server sees it.
+    pub fn browser_from(&self, ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    }
+
     /// An active member with `PASSWORD`; returns its id (the `sub`).
     pub async fn member(&self, email: &str) -> String {
         let new = NewMember {

@@ -1,17 +1,20 @@
 //! One-time codes by e-mail for activation and forgotten passwords.
 //!
 //! Rules (docs/SECURITY-RULES.md §2): 6 digits from a CSPRNG, stored only as a
-//! keyed hash, valid `otp.ttl`, single use, `otp.max_attempts` wrong tries,
-//! a new code voids the old, sending rate-limited per e-mail and per address,
-//! and at most `otp.max_wrong_per_day` wrong tries per e-mail over all codes.
+//! keyed hash, valid `otp.ttl`, single use, bound to the browser flow that
+//! asked for it (a new request from that browser voids it; another browser's
+//! does not), void after a later new password; asking and guessing limited
+//! where they happen (`otp_limits`, docs/ABUSE-LIMITS.md).
 //! Nothing here reveals whether an e-mail is registered: an address that gets
-//! no mail gets a decoy record that no code opens, so both paths do the same
+//! no mail gets a decoy flow that no code opens, so both paths do the same
 //! work and answer alike.
 
 use crate::account::email::Email;
 use crate::account::member::{Member, MemberStatus};
+use crate::account::otp_limits::OtpAsker;
 use crate::account::otp_purpose::OtpPurpose;
 use crate::account::password_policy::{PasswordProblem, check_new_password};
+use crate::client_address::limit_group;
 use crate::error::CoreError;
 use crate::locale::Locale;
 use crate::ports::mailer::{MailKind, MailMessage};
@@ -22,22 +25,21 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-/// Between step 1 and step 2: which e-mail the browser asked a code for.
+/// One browser's flow between step 1 and step 2, with the code it asked for:
+/// a code opens only the flow that asked for it, so another browser's
+/// request neither voids it nor guesses at it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct OtpFlow {
     email: String,
     purpose: OtpPurpose,
-}
-
-/// The code waiting for the member; `member_id` is `None` for a decoy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct OtpRecord {
     code_mac: String,
+    /// `None` for a decoy: no code opens it.
     member_id: Option<String>,
-    purpose: OtpPurpose,
+    /// The address group that asked; its wrong guesses count there.
+    group: String,
     /// By the provider's clock; the store's expiry bounds it too.
-    #[serde(default)]
-    expires_at: Option<i64>,
+    created_ms: i64,
+    expires_at: i64,
 }
 
 /// Outcome of step 1.
@@ -78,18 +80,9 @@ pub enum OtpFinish {
 fn flow_key(flow: &str) -> String {
     format!("otpflow:{}", hash_token(flow))
 }
-fn record_key(email: &str) -> String {
-    format!("otp:{}", hash_token(email))
-}
-/// Set when an e-mail has used up its wrong tries for the day.
-fn blocked_key(email: &str) -> String {
-    format!("otpblocked:{}", hash_token(email))
-}
 
-const DAY: i64 = 24 * 3600;
-
-fn tries_key(email: &str) -> String {
-    format!("otptries:{}", hash_token(email))
+fn tries_key(flow: &str) -> String {
+    format!("otptries:{}", hash_token(flow))
 }
 
 /// A six-digit code from the operating system's CSPRNG.
@@ -99,6 +92,10 @@ fn new_code() -> String {
 
 fn is_code_shaped(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn usable_flow(flow: Option<&str>) -> Option<&str> {
+    flow.filter(|f| !f.is_empty() && f.len() <= 64)
 }
 
 impl Provider {
@@ -116,52 +113,44 @@ impl Provider {
         )
     }
 
-    /// Step 1: a code for `raw_email`, mailed if the member may have one.
+    /// Step 1: a code for `raw_email`, mailed if the member may have one. The
+    /// browser's earlier flow (`previous`), if any, ends: its code is void.
     pub async fn start_otp(
         &self,
         purpose: OtpPurpose,
         raw_email: &str,
         ip: Option<&str>,
+        previous: Option<&str>,
         locale: Locale,
     ) -> Result<OtpStart, CoreError> {
         let Ok(email) = Email::parse(raw_email) else {
             return Ok(OtpStart::InvalidEmail);
         };
-        let s = &self.settings;
-        // Counted for every address asked, registered or not, so refusing tells nothing.
-        let per_email = self
-            .kv
-            .incr(
-                &format!("otprate:email:{}", hash_token(email.as_str())),
-                s.otp.rate_window,
-            )
-            .await?;
-        let per_address = match ip {
-            Some(ip) => self.kv.incr(&format!("otprate:ip:{ip}"), s.otp.rate_window).await?,
-            None => 0,
+        let group = limit_group(ip);
+        let asker = OtpAsker {
+            email: email.as_str(),
+            group: &group,
         };
-        if per_email > s.otp.per_email || per_address > s.otp.per_address {
-            tracing::warn!(per_email, per_address, purpose = purpose.as_str(), "otp.rate_limited");
+        if !self.count_otp_request(&asker).await? {
+            tracing::info!(purpose = purpose.as_str(), "otp.refused");
             return Ok(OtpStart::TooMany);
         }
+        if let Some(old) = usable_flow(previous) {
+            self.kv.delete(&flow_key(old)).await?;
+        }
+        let s = &self.settings;
         let member = self.members.find_member_by_email(email.as_str()).await?;
         let eligible = member.filter(|m| purpose.admits(m.status));
         let code = new_code();
-        let record = OtpRecord {
-            code_mac: self.code_mac(email.as_str(), &code),
-            member_id: eligible.as_ref().map(|m| m.id.clone()),
-            purpose,
-            expires_at: Some(self.clock.now() + s.otp.ttl),
-        };
-        // A new code replaces the old one and its count of wrong tries.
-        self.kv
-            .put_json(&record_key(email.as_str()), &record, s.otp.ttl)
-            .await?;
-        self.kv.delete(&tries_key(email.as_str())).await?;
         let flow = random_token(32);
         let state = OtpFlow {
             email: email.as_str().to_owned(),
             purpose,
+            code_mac: self.code_mac(email.as_str(), &code),
+            member_id: eligible.as_ref().map(|m| m.id.clone()),
+            group,
+            created_ms: self.clock.now_millis(),
+            expires_at: self.clock.now() + s.otp.ttl,
         };
         self.kv.put_json(&flow_key(&flow), &state, s.otp.ttl).await?;
         match eligible {
@@ -197,13 +186,13 @@ impl Provider {
     }
 
     async fn find_flow(&self, flow: Option<&str>) -> Result<Option<OtpFlow>, CoreError> {
-        match flow {
-            Some(f) if !f.is_empty() && f.len() <= 64 => Ok(self.kv.get_json(&flow_key(f)).await?),
-            _ => Ok(None),
+        match usable_flow(flow) {
+            Some(f) => Ok(self.kv.get_json(&flow_key(f)).await?),
+            None => Ok(None),
         }
     }
 
-    /// Step 2: checks the code and sets the new password.
+    /// Step 2: checks the code of this browser's flow and sets the new password.
     pub async fn finish_otp(
         &self,
         flow: Option<&str>,
@@ -212,7 +201,7 @@ impl Provider {
         confirmation: &str,
         ip: Option<&str>,
     ) -> Result<OtpFinish, CoreError> {
-        let Some(state) = self.find_flow(flow).await? else {
+        let (Some(flow), Some(state)) = (usable_flow(flow), self.find_flow(flow).await?) else {
             return Ok(OtpFinish::Expired);
         };
         let email = state.email.as_str();
@@ -234,33 +223,41 @@ impl Provider {
             code: Some(p),
             password: None,
         };
+        // Guesses count where they are made: against the flow and the address
+        // group that asked for the code (and the one guessing, if another).
+        let group = limit_group(ip);
+        let askers = [
+            OtpAsker {
+                email,
+                group: &state.group,
+            },
+            OtpAsker { email, group: &group },
+        ];
+        let askers = if state.group == group {
+            &askers[..1]
+        } else {
+            &askers[..]
+        };
         // Counting first makes concurrent guesses count too (RFC 6749 §10.10 spirit).
-        let tries = self.kv.incr(&tries_key(email), self.settings.otp.ttl).await?;
-        let blocked_today = self.kv.exists(&blocked_key(email)).await?;
-        if tries > self.settings.otp.max_attempts || blocked_today {
-            self.kv.delete(&record_key(email)).await?;
+        let tries = self.kv.incr(&tries_key(flow), self.settings.otp.ttl).await?;
+        let mut blocked = false;
+        for a in askers {
+            blocked |= self.otp_guesses_blocked(a).await?;
+        }
+        if tries > self.settings.otp.max_attempts || blocked {
             return Ok(wrong(CodeProblem::Void));
         }
-        let now = self.clock.now();
-        let record = self
-            .kv
-            .get_json::<OtpRecord>(&record_key(email))
-            .await?
-            .filter(|r| r.expires_at.is_none_or(|at| now < at));
-        let matches = record
-            .as_ref()
-            .is_some_and(|r| r.purpose == state.purpose && constant_time_eq(&r.code_mac, &self.code_mac(email, code)));
-        let member_id = match (matches, record.and_then(|r| r.member_id)) {
-            (true, Some(id)) => id,
+        let fresh = self.clock.now() < state.expires_at;
+        let matches = fresh && constant_time_eq(&state.code_mac, &self.code_mac(email, code));
+        let member_id = match (matches, &state.member_id) {
+            (true, Some(id)) => id.clone(),
             _ => {
                 tracing::info!(tries, "otp.wrong_code");
-                // Across codes too: asking for new codes does not buy unlimited guesses.
-                let today = self.kv.incr(&format!("otpwrong:{}", hash_token(email)), DAY).await?;
-                if today >= self.settings.otp.max_wrong_per_day {
-                    self.kv.mark(&blocked_key(email), DAY).await?;
+                let mut used_up = false;
+                for a in askers {
+                    used_up |= self.count_wrong_otp(a).await?;
                 }
-                if tries == self.settings.otp.max_attempts || today >= self.settings.otp.max_wrong_per_day {
-                    self.kv.delete(&record_key(email)).await?;
+                if tries == self.settings.otp.max_attempts || used_up {
                     return Ok(wrong(CodeProblem::Void));
                 }
                 return Ok(wrong(CodeProblem::Wrong));
@@ -269,6 +266,10 @@ impl Provider {
         let Some(member) = self.members.find_member(&member_id).await? else {
             return Ok(wrong(CodeProblem::Wrong));
         };
+        // A code asked for before a later new password, disable or removal is void.
+        if self.member_marker_after(&member_id, state.created_ms).await? {
+            return Ok(wrong(CodeProblem::Void));
+        }
         let name = member.name.clone().unwrap_or_default();
         if let Err(p) = check_new_password(password, confirmation, min, &[email, &name]) {
             return Ok(OtpFinish::Refused {
@@ -276,8 +277,8 @@ impl Provider {
                 password: Some(p),
             });
         }
-        // Single use: of concurrent submissions, one takes the record.
-        if self.kv.0.take(&record_key(email)).await?.is_none() {
+        // Single use: of concurrent submissions, one takes the flow.
+        if self.kv.0.take(&flow_key(flow)).await?.is_none() {
             return Ok(wrong(CodeProblem::Wrong));
         }
         if !state.purpose.admits(member.status) {
@@ -285,10 +286,7 @@ impl Provider {
         }
         self.set_password(member, password.to_owned(), state.purpose, ip)
             .await?;
-        if let Some(f) = flow {
-            self.kv.delete(&flow_key(f)).await?;
-        }
-        self.kv.delete(&tries_key(email)).await?;
+        self.kv.delete(&tries_key(flow)).await?;
         Ok(OtpFinish::PasswordSet)
     }
 
@@ -321,12 +319,14 @@ impl Provider {
 mod tests {
     use super::*;
     use crate::ports::mailer::MailKind;
+
+    const DAY: i64 = 24 * 3600;
     use crate::testing::TestProvider;
 
     const NEW: &str = "blåbær syltetøy vaffel søndag";
 
     async fn ask(t: &TestProvider, purpose: OtpPurpose, email: &str, ip: &str) -> OtpStart {
-        t.start_otp(purpose, email, Some(ip), Locale::Nb).await.unwrap()
+        t.start_otp(purpose, email, Some(ip), None, Locale::Nb).await.unwrap()
     }
 
     fn flow(start: OtpStart) -> String {
@@ -345,9 +345,11 @@ mod tests {
     }
 
     async fn finish(t: &TestProvider, flow: &str, code: &str) -> OtpFinish {
-        t.finish_otp(Some(flow), code, NEW, NEW, Some("192.0.2.1"))
-            .await
-            .unwrap()
+        finish_from(t, flow, code, "192.0.2.1").await
+    }
+
+    async fn finish_from(t: &TestProvider, flow: &str, code: &str, ip: &str) -> OtpFinish {
+        t.finish_otp(Some(flow), code, NEW, NEW, Some(ip)).await.unwrap()
     }
 
     fn is_code_problem(f: &OtpFinish, p: CodeProblem) -> bool {
@@ -450,17 +452,109 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_code_voids_the_old_one() {
+    async fn a_new_code_voids_the_browsers_old_one_but_not_another_browsers() {
         let t = TestProvider::new();
         t.pending_member("per@hk.no").await;
-        let first = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
-        let old = mailed_code(&t, 1).await;
-        let second = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
-        let new = mailed_code(&t, 2).await;
-        if old != new {
-            assert!(is_code_problem(&finish(&t, &first, &old).await, CodeProblem::Wrong));
+        let ours = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.1").await);
+        let ours_code = mailed_code(&t, 1).await;
+        // Another browser asks: our code still works.
+        let theirs = flow(ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.66").await);
+        let theirs_code = mailed_code(&t, 2).await;
+        if ours_code != theirs_code {
+            assert!(
+                is_code_problem(&finish(&t, &theirs, &ours_code).await, CodeProblem::Wrong),
+                "a code opens only its own flow"
+            );
         }
-        assert!(matches!(finish(&t, &second, &new).await, OtpFinish::PasswordSet));
+        // The same browser asks again: its first code is void.
+        let again = t
+            .start_otp(
+                OtpPurpose::Activate,
+                "per@hk.no",
+                Some("192.0.2.1"),
+                Some(&ours),
+                Locale::Nb,
+            )
+            .await
+            .unwrap();
+        let again = flow(again);
+        assert!(matches!(finish(&t, &ours, &ours_code).await, OtpFinish::Expired));
+        let again_code = mailed_code(&t, 3).await;
+        assert!(matches!(finish(&t, &again, &again_code).await, OtpFinish::PasswordSet));
+    }
+
+    #[tokio::test]
+    async fn a_code_asked_for_before_a_new_password_is_void() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        let early = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.66").await);
+        let early_code = mailed_code(&t, 1).await;
+        t.clock.advance(1);
+        let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 2).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+        assert!(
+            is_code_problem(&finish(&t, &early, &early_code).await, CodeProblem::Void),
+            "the earlier code died with the reset"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_strangers_requests_and_guesses_do_not_stop_the_member() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        let stranger = "192.0.2.66";
+        let mut asked = 0;
+        while let OtpStart::Started { flow } = ask(&t, OtpPurpose::Reset, "kari@hk.no", stranger).await {
+            asked += 1;
+            for _ in 0..t.settings.otp.max_attempts + 1 {
+                finish_from(&t, &flow, "000000", stranger).await;
+            }
+        }
+        assert_eq!(asked, t.settings.otp.per_email, "the stranger's quota ends");
+        t.mails(asked as usize).await; // delivered, so the next mail is the member's
+        let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, asked as usize + 1).await;
+        let out = finish(&t, &f, &code).await;
+        assert!(matches!(out, OtpFinish::PasswordSet), "{out:?}");
+    }
+
+    #[tokio::test]
+    async fn guesses_are_blocked_per_address_over_all_e_mails_and_count_where_they_are_made() {
+        let t = TestProvider::with(|s| {
+            s.otp.max_wrong_per_address_per_day = 4;
+            s.otp.max_wrong_per_day = 100;
+        });
+        for who in ["a@hk.no", "b@hk.no"] {
+            t.member(who).await;
+            let f = flow(ask(&t, OtpPurpose::Reset, who, "192.0.2.66").await);
+            finish_from(&t, &f, "000000", "192.0.2.66").await;
+            finish_from(&t, &f, "000000", "192.0.2.66").await;
+        }
+        // Four wrong tries from this address: a fresh code for a third e-mail is void here.
+        t.member("c@hk.no").await;
+        let f = flow(ask(&t, OtpPurpose::Reset, "c@hk.no", "192.0.2.66").await);
+        let code = mailed_code(&t, 3).await;
+        assert!(is_code_problem(
+            &finish_from(&t, &f, &code, "192.0.2.66").await,
+            CodeProblem::Void
+        ));
+        // Another address asking for c@ is not held back.
+        let f = flow(ask(&t, OtpPurpose::Reset, "c@hk.no", "192.0.2.1").await);
+        let code = mailed_code(&t, 4).await;
+        assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+    }
+
+    #[tokio::test]
+    async fn one_mailbox_gets_at_most_the_all_addresses_quota() {
+        let t = TestProvider::with(|s| s.otp.per_email_all_addresses = 3);
+        for n in 1..=3 {
+            flow(ask(&t, OtpPurpose::Activate, "per@hk.no", &format!("192.0.2.{n}")).await);
+        }
+        assert!(matches!(
+            ask(&t, OtpPurpose::Activate, "per@hk.no", "192.0.2.4").await,
+            OtpStart::TooMany
+        ));
     }
 
     #[tokio::test]

@@ -80,7 +80,7 @@ impl Provider {
         Ok(())
     }
 
-    async fn member_marker_after(&self, member_id: &str, ms: i64) -> Result<bool, StoreError> {
+    pub(crate) async fn member_marker_after(&self, member_id: &str, ms: i64) -> Result<bool, StoreError> {
         let raw = self.kv.get_many_raw(&[member_marker(member_id)]).await?;
         ended_after(raw[0].as_deref(), ms)
     }

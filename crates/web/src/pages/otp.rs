@@ -175,7 +175,13 @@ async fn submit_start(
         }
         let started = state
             .provider
-            .start_otp(e.purpose, &page.email, ip.as_deref(), ctx.locale)
+            .start_otp(
+                e.purpose,
+                &page.email,
+                ip.as_deref(),
+                otp_flow(&jar).as_deref(),
+                ctx.locale,
+            )
             .await?;
         match started {
             OtpStart::Started { flow } => {
