@@ -4,17 +4,25 @@
 //! for long; the address cap is longer, so one guesser slows to a crawl.
 //! Counted for every e-mail tried, registered or not.
 
+use crate::account::email::Email;
 use crate::account::throttle_rule::ThrottleRule;
+use crate::client_address::limit_group;
 use crate::error::StoreError;
 use crate::provider::Provider;
 use crate::secret::hash_token;
 
+/// Keyed on the address as the member look-up normalises it (IDNA, case),
+/// so another spelling of one address is not a fresh count.
 fn account_key(email: &str) -> String {
-    format!("throttle:acct:{}", hash_token(&email.trim().to_lowercase()))
+    let normal = match Email::parse(email) {
+        Ok(e) => e.as_str().to_owned(),
+        Err(_) => email.trim().to_lowercase(),
+    };
+    format!("throttle:acct:{}", hash_token(&normal))
 }
 
 fn address_key(ip: &str) -> String {
-    format!("throttle:ip:{ip}")
+    format!("throttle:ip:{}", limit_group(Some(ip)))
 }
 
 impl Provider {
@@ -112,6 +120,31 @@ mod tests {
             t.login_wait("kari@hk.no", Some("192.0.2.1")).await.unwrap() > 0,
             "the guessing address keeps its count"
         );
+    }
+
+    #[tokio::test]
+    async fn spellings_of_one_address_share_one_account_throttle() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        let spellings = [
+            "kari@h\u{AD}k.no",
+            "kari@\u{FF48}\u{FF4B}.no",
+            " KARI@HK.NO",
+            "kari@hk.no",
+        ];
+        let free = t.settings.login.account_free_failures as usize;
+        for n in 0..=free {
+            let ip = format!("192.0.2.{n}");
+            t.login(spellings[n % spellings.len()], "feil passord".into(), Some(ip))
+                .await
+                .unwrap();
+        }
+        for s in spellings {
+            assert!(
+                t.login_wait(s, Some("198.51.100.1")).await.unwrap() > 0,
+                "{s:?} waits too"
+            );
+        }
     }
 
     #[tokio::test]
