@@ -3,10 +3,13 @@
 
 use crate::on_both;
 use crate::support::otp::{FORGOT, NEW_PASSWORD};
-use crate::support::{Backend, TestApp, email, location, pkce};
+use crate::support::{ADMIN, Backend, PASSWORD, TestApp, email, location, pkce};
 use figment::providers::Serialized;
 
-on_both!(a_stranger_cannot_keep_a_member_from_resetting_and_logging_in,);
+on_both!(
+    a_stranger_cannot_keep_a_member_from_resetting_and_logging_in,
+    behind_a_trusted_proxy_each_person_is_counted_by_their_own_address,
+);
 
 const STRANGER: &str = "127.0.0.2";
 const MEMBER: &str = "127.0.0.3";
@@ -67,4 +70,68 @@ async fn a_stranger_cannot_keep_a_member_from_resetting_and_logging_in(backend: 
     let resp = app.post_login(&member, &login_path, &kari, NEW_PASSWORD).await;
     assert_eq!(resp.status(), 303, "the member logs in at once");
     assert!(location(&resp).contains("code="), "{}", location(&resp));
+}
+
+const PROXY: &str = "127.0.0.5";
+
+/// The review's scenario behind a proxy: one person's wrong passwords
+/// throttled another person's correct login, because both came from the
+/// proxy's address. With the proxy trusted, each is counted by the address
+/// the proxy forwards, and the audit trail records that address; a client
+/// that is not the proxy cannot pick its address by sending the header.
+async fn behind_a_trusted_proxy_each_person_is_counted_by_their_own_address(backend: Backend) {
+    let app = TestApp::start_with(backend, |f| {
+        f.merge(Serialized::default(
+            "server.trusted_proxies",
+            format!("10.0.0.0/8, {PROXY}"),
+        ))
+        .merge(Serialized::default("login.address_free_failures", 3))
+        .merge(Serialized::default("admin.token", ADMIN))
+    })
+    .await;
+    let client = app.client().await;
+    let kari = email();
+    let kari_id = app.member(&kari).await;
+    let (_, challenge) = pkce();
+    let authorize = app.authorize_url(&client, &challenge, &[]);
+    let login = |b: reqwest::Client, who: String, password: &'static str| {
+        let (app, authorize) = (&app, authorize.clone());
+        async move {
+            let path = location(&b.get(&authorize).send().await.unwrap());
+            app.post_login(&b, &path, &who, password).await.status().as_u16()
+        }
+    };
+    // A guesser behind the proxy, trying a fresh e-mail each time.
+    let guesser = || app.browser_via(PROXY, "198.51.100.7");
+    for _ in 0..4 {
+        assert_ne!(login(guesser(), email(), "feil passord her").await, 303);
+    }
+    assert_eq!(
+        login(guesser(), email(), "feil passord her").await,
+        429,
+        "the guesser waits"
+    );
+    // Kari, behind the same proxy, is not held back.
+    let kari_browser = app.browser_via(PROXY, "203.0.113.9, 198.51.100.8");
+    assert_eq!(login(kari_browser, kari.clone(), PASSWORD).await, 303);
+    let (_, events) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/admin/audit?member={kari_id}&kind=login.&limit=10"),
+            None,
+        )
+        .await;
+    let ok = events["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "login.succeeded"))
+        .unwrap_or_else(|| panic!("{events}"));
+    assert_eq!(ok["ip"], "198.51.100.8", "the audit trail has the forwarded address");
+
+    // Not from the proxy: the header is ignored, so changing it buys nothing.
+    for n in 0..4 {
+        let b = app.browser_via("127.0.0.2", &format!("192.0.2.{n}"));
+        assert_ne!(login(b, email(), "feil passord her").await, 303);
+    }
+    let b = app.browser_via("127.0.0.2", "192.0.2.99");
+    assert_eq!(login(b, email(), "feil passord her").await, 429, "counted as 127.0.0.2");
 }

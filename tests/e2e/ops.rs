@@ -59,20 +59,38 @@ async fn discovery_lists_every_endpoint(b: Backend) {
 }
 
 async fn health_readiness_and_metrics(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = TestApp::start_with(b, |f| {
+        f.merge(Serialized::default("server.trusted_proxies", "127.0.0.5"))
+    })
+    .await;
     assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
     let ready = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"database": "ok", "store": "ok"}));
-    reqwest::get(app.url("/jwks")).await.unwrap();
-    let resp = reqwest::Client::new()
+    let stranger = reqwest::Client::new()
+        .get(app.url("/jwks"))
+        .header("x-request-id", "req-41")
+        .send()
+        .await
+        .unwrap();
+    let id = stranger.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        id != "req-41" && !id.is_empty(),
+        "a stranger's id is replaced by a new one"
+    );
+    let resp = app
+        .browser_via("127.0.0.5", "198.51.100.1")
         .get(app.url("/jwks"))
         .header("x-request-id", "req-42")
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "req-42", "request id echoed");
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "req-42",
+        "the trusted proxy's id echoed"
+    );
     let m = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(
         m.contains("hkid_http_requests_total{method=\"GET\",route=\"/jwks\",status=\"200\"} 2"),

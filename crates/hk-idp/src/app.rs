@@ -131,7 +131,8 @@ impl App {
             std::iter::once(&settings.admin.token)
                 .chain(&settings.admin.tokens)
                 .map(|t| t.0.as_str()),
-        );
+        )
+        .with_trusted_proxies(settings.trusted_proxies()?);
         Ok(Self {
             services,
             state,

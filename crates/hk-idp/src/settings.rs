@@ -15,8 +15,9 @@ use std::net::SocketAddr;
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The flat variable names of docs/CONTRACT.md ("Configuration") and the settings they set.
-const ENV_NAMES: [(&str, &str); 7] = [
+const ENV_NAMES: [(&str, &str); 8] = [
     ("LISTEN", "server.listen"),
+    ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("ISSUER", "server.issuer"),
     ("DATABASE_URL", "database.url"),
     ("REDIS_URL", "redis.url"),
@@ -65,6 +66,8 @@ pub struct Settings {
 pub struct Server {
     pub listen: SocketAddr,
     pub issuer: String,
+    /// Comma-separated CIDRs of the reverse proxies in front (docs/CONTRACT.md).
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +209,12 @@ impl Settings {
         Ok(s)
     }
 
+    /// `server.trusted_proxies`, parsed.
+    pub fn trusted_proxies(&self) -> Result<hk_idp_web::client_address::TrustedProxies, SettingsError> {
+        hk_idp_web::client_address::TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|e| invalid("server.trusted_proxies (IDP_TRUSTED_PROXIES)", e))
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         if !self.server.issuer.is_empty() {
             let url = url::Url::parse(&self.server.issuer)
@@ -217,6 +226,7 @@ impl Settings {
                 ));
             }
         }
+        self.trusted_proxies()?;
         if !(1..=1000).contains(&self.mail.invitations_per_second) {
             return Err(invalid("mail.invitations_per_second", "must be 1 to 1000"));
         }

@@ -1,6 +1,7 @@
 //! Extractors: request parameters (query or form), client authentication
 //! (RFC 6749 §2.3.1), bearer tokens (RFC 6750 §2) and the client address.
 
+use crate::client_address::ClientAddr;
 use crate::error::{ApiError, PageError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -233,10 +234,14 @@ impl FromRequestParts<crate::state::AppState> for Admin {
     }
 }
 
-/// The peer address of the connection.
+/// The client's address (`client_address`): resolved once per request by
+/// `observe`, else the peer of the connection.
 pub struct ClientIp(pub Option<String>);
 
 fn peer_ip(parts: &Parts) -> Option<String> {
+    if let Some(ClientAddr(ip)) = parts.extensions.get::<ClientAddr>() {
+        return Some(ip.to_string());
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -2,6 +2,7 @@
 //! health and metrics. Handlers extract, call one provider service, respond.
 
 mod admin;
+pub mod client_address;
 pub mod error;
 mod extract;
 mod health;

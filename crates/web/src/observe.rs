@@ -2,20 +2,25 @@
 //! one span with method, matched route, status and latency, and metrics.
 //! Also the security headers every response carries.
 
+use crate::client_address::ClientAddr;
 use crate::metrics::{RequestLabels, RouteLabels};
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-fn request_id(req: &Request) -> String {
+/// A trusted proxy's request id, else a new one: nobody else picks the id
+/// the audit trail records.
+fn request_id(req: &Request, from_proxy: bool) -> String {
     req.headers()
         .get(&REQUEST_ID)
+        .filter(|_| from_proxy)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
@@ -24,9 +29,16 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request_id(&req);
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let from_proxy = peer.is_some_and(|p| state.trusted_proxies.trusts(p.ip()));
+    let id = request_id(&req, from_proxy);
+    let client = peer.map(|p| state.trusted_proxies.client_address(p, req.headers()));
+    if let Some(ip) = client {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
+    let client = client.map(|ip| ip.to_string()).unwrap_or_default();
     // The matched route, never the raw URI: it may carry e-mails or codes.
     let route = req
         .extensions()
@@ -34,7 +46,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
     let method = req.method().as_str().to_owned();
-    let span = tracing::info_span!("request", %method, %route, request_id = %id, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+    let span = tracing::info_span!("request", %method, %route, request_id = %id, %client, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();

@@ -1,5 +1,6 @@
 //! What every handler reaches through axum's `State`.
 
+use crate::client_address::TrustedProxies;
 use crate::metrics::Metrics;
 use hk_idp_core::Provider;
 use hk_idp_core::ports::store::Health;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub database: Arc<dyn Health>,
     /// SHA-256 of each admin token; empty: the admin API is off.
     pub admin_token_hashes: Vec<String>,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             database,
             admin_token_hashes: Vec::new(),
+            trusted_proxies: Arc::default(),
         }
     }
 
@@ -39,6 +43,11 @@ impl AppState {
             .filter(|t| !t.is_empty())
             .map(hk_idp_core::secret::hash_token)
             .collect();
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
         self
     }
 

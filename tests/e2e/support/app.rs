@@ -193,6 +193,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A browser reached through a reverse proxy at `proxy_ip`: its requests
+    /// come from that address with `X-Forwarded-For: forwarded_for`.
+    pub fn browser_via(&self, proxy_ip: &str, forwarded_for: &str) -> reqwest::Client {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .local_address(proxy_ip.parse::<std::net::IpAddr>().unwrap())
+            .default_headers(h)
+            .build()
+            .unwrap()
+    }
+
     /// An active member with `PASSWORD`; returns its id (the `sub`).
     pub async fn member(&self, email: &str) -> String {
         let new = NewMember {
