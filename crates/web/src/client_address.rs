@@ -125,7 +125,7 @@ mod tests {
 
     fn resolve(trusted: &str, peer: &str, pairs: &[(&'static str, &str)]) -> String {
         let proxies = TrustedProxies::parse(trusted).unwrap();
-        let peer: SocketAddr = format!("{peer}:443").parse().unwrap();
+        let peer = SocketAddr::new(peer.parse().unwrap(), 443);
         proxies.client_address(peer, &headers(pairs)).to_string()
     }
 
