@@ -16,6 +16,7 @@ on_both!(
     client_secret_post_and_public_clients_authenticate,
     expired_code_is_refused,
     refresh_reuse_revokes_the_family,
+    refresh_tokens_end_when_the_sso_session_expires,
     client_credentials_gives_an_audience_bound_token,
     revocation_and_introspection,
     userinfo_requires_a_valid_bearer_token,
@@ -407,4 +408,32 @@ async fn userinfo_requires_a_valid_bearer_token(b: Backend) {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert!(body["sub"].is_string() && body["email"].is_string());
+}
+
+/// Without `offline_access` the refresh token ends with the SSO session: at
+/// its expiry too, not only at logout.
+async fn refresh_tokens_end_when_the_sso_session_expires(b: Backend) {
+    let app = TestApp::start(b).await;
+    let client = app.client().await;
+    let (code, verifier) = login(&app, &client).await;
+    let tokens = app.redeem(&client, &code, &verifier).await;
+    let refresh = |rt: String| {
+        let (app, client) = (&app, &client);
+        async move {
+            app.token_request(
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())],
+            )
+            .await
+        }
+    };
+    app.advance(28_800 - 5);
+    let resp = refresh(tokens["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(resp.status(), 200, "the session is still alive");
+    let next: Value = resp.json().await.unwrap();
+    app.advance(5);
+    let resp = refresh(next["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "invalid_grant");
 }

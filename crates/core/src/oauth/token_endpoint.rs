@@ -213,7 +213,10 @@ impl Provider {
         if token.expires_at <= now {
             return Err(invalid());
         }
-        if !family.offline && self.is_session_ended(&family.sid).await? {
+        // Without offline_access the family ends with the SSO session: at its
+        // logout, and at its expiry (it began at `auth_time`).
+        let session_over = now >= family.auth_time.saturating_add(self.settings.session.ttl);
+        if !family.offline && (session_over || self.is_session_ended(&family.sid).await?) {
             self.revoke_family(&family.id).await?;
             return Err(invalid());
         }
@@ -296,7 +299,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{REDIRECT, TestProvider, VERIFIER, oauth_code, params};
+    use crate::testing::{REDIRECT, TestProvider, VERIFIER, oauth_code, params, query};
 
     async fn signed_in(t: &TestProvider) -> (Client, crate::account::session::Session) {
         let client = t.client(|_| {}).await;
@@ -394,6 +397,38 @@ mod tests {
             OAuthErrorCode::InvalidGrant
         );
         assert!(t.validate_access_token(&tokens.access_token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_without_offline_access_end_when_the_session_expires() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let tokens = t.redeem(&client, &t.code(&client, &session).await).await.unwrap();
+        t.clock.advance(t.settings.session.ttl - 1);
+        let next = t.refresh(&client, &tokens.refresh_token.unwrap()).await.unwrap();
+        t.clock.advance(1);
+        assert_eq!(
+            oauth_code(t.refresh(&client, &next.refresh_token.unwrap()).await),
+            OAuthErrorCode::InvalidGrant,
+            "the SSO session is over, and so is the family"
+        );
+    }
+
+    #[tokio::test]
+    async fn offline_access_outlives_the_session() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let url = t
+            .redirect(
+                &client,
+                Some(&session),
+                &[("scope", "openid offline_access"), ("prompt", "consent")],
+            )
+            .await;
+        let code = query(&url, "code").unwrap_or_else(|| panic!("no code in {url}"));
+        let tokens = t.redeem(&client, &code).await.unwrap();
+        t.clock.advance(t.settings.session.ttl + 1);
+        assert!(t.refresh(&client, &tokens.refresh_token.unwrap()).await.is_ok());
     }
 
     #[tokio::test]
