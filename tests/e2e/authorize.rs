@@ -13,6 +13,7 @@ on_both!(
     prompt_none_without_session_is_login_required,
     prompt_login_forces_the_form,
     max_age_forces_the_form,
+    prompt_login_cannot_be_finished_through_the_consent_page,
     errors_carry_state_and_iss,
     request_objects_are_not_supported,
     csrf_token_missing_or_wrong_is_refused,
@@ -326,4 +327,42 @@ async fn password_is_rehashed_when_parameters_change(b: Backend) {
     app.code_for(&app.browser, &client, &ch, &mail).await;
     let after = members.find_member(&id).await.unwrap().unwrap().password_hash.unwrap();
     assert!(after.starts_with("$argon2id$v=19$m=20480,t=2,p=1$"), "{after}");
+}
+
+/// The review's scenario: a request with `prompt=login`, parked for the login
+/// page, posted to the consent page by a browser that has a session, must not
+/// yield a code without the password.
+async fn prompt_login_cannot_be_finished_through_the_consent_page(b: Backend) {
+    let app = TestApp::start(b).await;
+    let client = app.client_with(|c| c.first_party = false).await;
+    let mail = email();
+    app.member(&mail).await;
+    let (_, ch) = pkce();
+    // A session, with consent given once.
+    let loc = app
+        .login_via(&app.browser, &app.authorize_url(&client, &ch, &[]), &mail)
+        .await;
+    assert!(query_param(&loc, "code").is_some(), "{loc}");
+    let login_page = app.authorize(&client, &ch, &[("prompt", "login")]).await;
+    assert!(login_page.starts_with("/login"), "{login_page}");
+    let req = query_param(&format!("http://x{login_page}"), "req").unwrap();
+    let html = app.page(&app.browser, &format!("/consent?req={req}")).await;
+    let csrf = input_value(&html, "csrf_token").unwrap_or_default();
+    let resp = app
+        .browser
+        .post(app.url("/consent"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("req", req.as_str()),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&resp);
+    assert!(query_param(&to, "code").is_none(), "no code without the password: {to}");
+    assert!(to.starts_with("/login"), "back to the login page: {to}");
+    // The password there finishes the same request.
+    let done = app.submit_login(&app.browser, &to, &mail, PASSWORD).await;
+    assert!(query_param(&done, "code").is_some(), "{done}");
 }

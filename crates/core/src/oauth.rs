@@ -8,6 +8,7 @@ pub mod client_cache;
 pub mod client_registration;
 pub mod consent;
 pub mod discovery;
+pub mod id_token_hint;
 pub mod introspection;
 pub mod logout;
 pub mod params;

@@ -29,6 +29,13 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// The `sub` of `id_token_hint`; empty if the hint is not this provider's.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
+    /// When the request was parked (ms); a login demanded by `prompt=login`
+    /// or `max_age=0` must come after it.
+    #[serde(default)]
+    pub parked_ms: i64,
 }
 
 /// Where an authorization request goes next.
@@ -208,6 +215,13 @@ impl Provider {
                 ));
             }
         }
+        // OIDC Core §11: offline_access is ignored unless the person is asked
+        // (prompt=consent); first-party clients are HK's own and never ask.
+        let scope = if scope.contains("offline_access") && !client.first_party && !prompt_consent {
+            scope.without("offline_access")
+        } else {
+            scope
+        };
         let max_age = match p.get("max_age")? {
             None => None,
             Some(s) => Some(
@@ -229,6 +243,14 @@ impl Provider {
             max_age,
             login_hint: p.get("login_hint")?.map(str::to_owned),
             ui_locales: p.get("ui_locales")?.map(str::to_owned),
+            // A hint for someone else, or from another issuer, never matches a session.
+            hint_sub: p.get("id_token_hint")?.map(|h| {
+                self.verify_id_token_hint(h)
+                    .ok()
+                    .and_then(|c| c.get("sub").and_then(serde_json::Value::as_str).map(str::to_owned))
+                    .unwrap_or_default()
+            }),
+            parked_ms: 0,
         })
     }
 
@@ -239,17 +261,14 @@ impl Provider {
         request: AuthRequest,
         session: Option<Session>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
-        let now = self.clock.now();
         let usable = match session {
-            Some(s) if !request.force_login => {
-                // OIDC Core §3.1.2.1: max_age=0 is a fresh login, like prompt=login.
-                let fresh = request.max_age.is_none_or(|m| m > 0 && now - s.auth_time <= m);
+            Some(s) if self.session_meets(&request, &s) => {
                 let member_ok = self
                     .members
                     .find_member(&s.member_id)
                     .await?
                     .is_some_and(|m| m.is_active());
-                (fresh && member_ok).then_some(s)
+                member_ok.then_some(s)
             }
             _ => None,
         };
@@ -279,13 +298,32 @@ impl Provider {
         Ok(AuthorizeOutcome::Login { request_id })
     }
 
+    /// True if `s` meets what the request demanded, on every way a request
+    /// is finished (OIDC Core §3.1.2.1): `prompt=login` and `max_age=0` a
+    /// login after the request was parked, `max_age` a login that recent, and
+    /// `id_token_hint` the person it names — unless they logged in anew.
+    pub(crate) fn session_meets(&self, request: &AuthRequest, s: &Session) -> bool {
+        let logged_in_ms = s.created_ms.max(s.auth_time.saturating_mul(1000));
+        let fresh = request.parked_ms > 0 && logged_in_ms > request.parked_ms;
+        if request.force_login || request.max_age == Some(0) {
+            return fresh;
+        }
+        let recent = request.max_age.is_none_or(|m| self.clock.now() - s.auth_time <= m);
+        let hinted = request.hint_sub.as_ref().is_none_or(|sub| *sub == s.member_id);
+        recent && (hinted || fresh)
+    }
+
     /// Keeps a request while the person logs in or consents.
     async fn park_request(&self, request: &AuthRequest) -> Result<String, CoreError> {
         let request_id = random_token(24);
+        let parked = AuthRequest {
+            parked_ms: self.clock.now_millis(),
+            ..request.clone()
+        };
         self.kv
             .put_json(
                 &request_key(&request_id),
-                request,
+                &parked,
                 self.settings.session.login_request_ttl,
             )
             .await?;

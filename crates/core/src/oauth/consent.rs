@@ -15,6 +15,9 @@ pub enum Resume {
     Redirect(String),
     /// The consent page must ask first.
     AskConsent,
+    /// The request demands a login this session does not meet
+    /// (`prompt=login`, `max_age`, `id_token_hint`): the login page.
+    Login,
     /// The request is gone (expired or already finished).
     Expired,
 }
@@ -65,6 +68,11 @@ impl Provider {
 
     /// Takes the waiting request (once) and answers the client.
     async fn finish_request(&self, id: &str, session: &Session, allow: bool) -> Result<Resume, CoreError> {
+        match self.find_auth_request(id).await? {
+            None => return Ok(Resume::Expired),
+            Some(r) if !self.session_meets(&r, session) => return Ok(Resume::Login),
+            Some(_) => {}
+        }
         let Some(request) = self.kv.take_json::<AuthRequest>(&request_key(id)).await? else {
             return Ok(Resume::Expired);
         };
@@ -163,5 +171,86 @@ mod tests {
         let s = t.session(&m).await;
         let url = t.redirect(&client, Some(&s), &[("prompt", "consent")]).await;
         assert!(query(&url, "code").is_some(), "{url}");
+    }
+
+    async fn login_request(t: &TestProvider, client: &Client, session: &Session, extra: &[(&str, &str)]) -> String {
+        match t.authorize(&t.auth_params(client, extra), Some(session.clone())).await {
+            Ok(AuthorizeOutcome::Login { request_id }) => request_id,
+            other => panic!("expected the login page, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_demands_a_login_is_not_finished_on_the_consent_page() {
+        let t = TestProvider::new();
+        let client = t.client(|c| c.first_party = false).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        let id = login_request(&t, &client, &s, &[("prompt", "login")]).await;
+        let answer = t.decide_consent(&id, &s, true).await.unwrap();
+        assert!(matches!(answer, Resume::Login), "prompt=login: {answer:?}");
+        t.clock.advance(120);
+        let id = login_request(&t, &client, &s, &[("max_age", "60")]).await;
+        let answer = t.decide_consent(&id, &s, true).await.unwrap();
+        assert!(matches!(answer, Resume::Login), "max_age: {answer:?}");
+        // After a real login the same request finishes.
+        t.clock.advance(1);
+        let fresh = t.session(&m).await;
+        assert!(matches!(
+            t.decide_consent(&id, &fresh, true).await.unwrap(),
+            Resume::Redirect(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_id_token_hint_for_someone_else_does_not_give_their_session_a_token() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let kari = t.member("kari@hk.no").await;
+        let ola = t.member("ola@hk.no").await;
+        let kari_session = t.session(&kari).await;
+        let ola_session = t.session(&ola).await;
+        let tokens = t.redeem(&client, &t.code(&client, &kari_session).await).await.unwrap();
+        let hint = tokens.id_token.unwrap();
+        fn none(h: &str) -> [(&'static str, &str); 2] {
+            [("prompt", "none"), ("id_token_hint", h)]
+        }
+        let url = t.redirect(&client, Some(&kari_session), &none(&hint)).await;
+        assert!(query(&url, "code").is_some(), "the hinted person: {url}");
+        let url = t.redirect(&client, Some(&ola_session), &none(&hint)).await;
+        assert_eq!(query(&url, "error").as_deref(), Some("login_required"));
+        let url = t
+            .redirect(&client, Some(&kari_session), &none("eyJhbGciOiJub25lIn0.e30."))
+            .await;
+        assert_eq!(query(&url, "error").as_deref(), Some("login_required"), "not our token");
+        // Without prompt=none: the login page, and whoever logs in there gets the code.
+        let id = login_request(&t, &client, &ola_session, &[("id_token_hint", &hint)]).await;
+        t.clock.advance(1);
+        let fresh = t.session(&ola).await;
+        assert!(matches!(
+            t.resume_authorization(&id, &fresh).await.unwrap(),
+            Resume::Redirect(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn offline_access_needs_prompt_consent_from_a_third_party_client() {
+        let t = TestProvider::new();
+        let client = t.client(|c| c.first_party = false).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        let scope_of = |id: String| {
+            let t = &t;
+            async move { t.find_auth_request(&id).await.unwrap().unwrap().scope }
+        };
+        let asked = [("scope", "openid offline_access")];
+        let id = consent_request(&t, &client, &s, &asked).await;
+        assert_eq!(
+            scope_of(id).await,
+            "openid",
+            "ignored without prompt=consent (OIDC Core §11)"
+        );
+        let id = consent_request(&t, &client, &s, &[asked[0], ("prompt", "consent")]).await;
+        assert_eq!(scope_of(id).await, "offline_access openid");
     }
 }

@@ -25,14 +25,7 @@ impl Provider {
         let mut out = LogoutRequest::default();
         let mut client_id = p.get("client_id")?.map(str::to_owned);
         if let Some(hint) = p.get("id_token_hint")? {
-            // §2: an expired hint is still a hint; the signature and issuer must hold.
-            let (claims, _) = self
-                .signer
-                .verify(hint)
-                .map_err(|_| OAuthError::invalid_request("id_token_hint is not a valid ID token of this provider"))?;
-            if claims.get("iss").and_then(Value::as_str) != Some(self.settings.issuer.as_str()) {
-                return Err(OAuthError::invalid_request("id_token_hint was issued by another provider").into());
-            }
+            let claims = self.verify_id_token_hint(hint)?;
             let aud = match claims.get("aud") {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),

@@ -44,6 +44,7 @@ pub async fn after_login(state: &AppState, req: &str, session: &Session) -> Resu
     match state.provider.resume_authorization(req, session).await? {
         Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
         Resume::AskConsent => Ok(Redirect::to(&format!("/consent{}", super::query(Some(req), &[]))).into_response()),
+        Resume::Login => Ok(Redirect::to(&format!("/login{}", super::query(Some(req), &[]))).into_response()),
         Resume::Expired => Err(PageError::expired()),
     }
 }
@@ -117,6 +118,8 @@ pub async fn submit_consent(
         let allow = p.field("decision") == Some("allow");
         match state.provider.decide_consent(&req, &session, allow).await? {
             Resume::Redirect(url) => Ok(Redirect::to(&url).into_response()),
+            // What the request demanded (a new login) comes first.
+            Resume::Login => Ok(Redirect::to(&format!("/login{}", super::query(Some(&req), &[]))).into_response()),
             Resume::AskConsent | Resume::Expired => Err(PageError::expired()),
         }
     })
