@@ -319,9 +319,12 @@ async fn password_is_rehashed_when_parameters_change(b: Backend) {
     .unwrap();
     let id = app.member(&mail).await;
     let members = &app.services.provider.members;
-    let mut m = members.find_member(&id).await.unwrap().unwrap();
-    m.password_hash = Some(old.hash(PASSWORD.into()).await.unwrap());
-    members.update_member(&m).await.unwrap();
+    let m = members.find_member(&id).await.unwrap().unwrap();
+    let write = hk_idp_core::account::member::MemberWrite::Rehash {
+        old: m.password_hash.unwrap(),
+        new: old.hash(PASSWORD.into()).await.unwrap(),
+    };
+    assert!(members.write_member(&id, &write, 1).await.unwrap());
     let client = app.client().await;
     let (_, ch) = pkce();
     app.code_for(&app.browser, &client, &ch, &mail).await;

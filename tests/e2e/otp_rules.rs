@@ -7,7 +7,6 @@ use crate::on_both;
 use crate::support::otp::{ACTIVATE, FORGOT, NEW_PASSWORD};
 use crate::support::{Backend, PASSWORD, TestApp, email, input_value, location, pkce, query_param};
 use figment::providers::Serialized;
-use hk_idp_core::account::member::MemberStatus;
 
 on_both!(
     step_two_reads_the_same_whether_or_not_the_email_is_registered,
@@ -36,9 +35,8 @@ async fn step_two_reads_the_same_whether_or_not_the_email_is_registered(backend:
     let disabled = email();
     let id = app.member(&disabled).await;
     let p = &app.services.provider;
-    let mut m = p.members.find_member(&id).await.unwrap().unwrap();
-    m.status = MemberStatus::Disabled;
-    p.members.update_member(&m).await.unwrap();
+    let write = hk_idp_core::account::member::MemberWrite::Disable;
+    assert!(p.members.write_member(&id, &write, 1).await.unwrap());
     let unknown = email();
 
     for (entrance, receives, silent) in [

@@ -5,14 +5,14 @@
 use crate::on_both;
 use crate::support::{Backend, PgDatabase};
 use hk_idp_core::account::email::Email;
-use hk_idp_core::account::member::Member;
+use hk_idp_core::account::member::{Member, MemberStatus, MemberWrite};
 use hk_idp_core::error::StoreError;
 use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken};
 use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::store::{KeyStore, MemberStore, RefreshStore};
 use hk_idp_store_sql::SqlStore;
 
-on_both!(sql_store_passes_the_contract);
+on_both!(sql_store_passes_the_contract, member_writes_do_not_undo_each_other);
 
 async fn open(b: Backend) -> (SqlStore, tempfile::TempDir, Option<PgDatabase>) {
     let dir = tempfile::tempdir().unwrap();
@@ -110,5 +110,63 @@ async fn sql_store_passes_the_contract(b: Backend) {
         s.get_or_create_secret(&name, "two").await.unwrap(),
         "one",
         "the first value wins"
+    );
+}
+
+/// A write from an earlier read must not undo another write: an admin's
+/// disable during an activation stays, and so does a rename; a rehash does
+/// not replace a password set meanwhile; enabling restores what the password allows.
+async fn member_writes_do_not_undo_each_other(b: Backend) {
+    let (s, _dir, _pg) = open(b).await;
+    let email = Email::parse(&format!("per.{}@hk.no", uuid::Uuid::new_v4().simple())).unwrap();
+    let m = Member::new(email, Some("Per".into()), 1);
+    s.insert_member(&m).await.unwrap();
+    let profile = MemberWrite::Profile {
+        name: Some(Some("Per Olsen".into())),
+        org_number: None,
+        org_name: Some(None),
+    };
+    assert!(s.write_member(&m.id, &profile, 2).await.unwrap());
+    assert!(s.write_member(&m.id, &MemberWrite::Disable, 3).await.unwrap());
+    assert!(
+        !s.write_member(&m.id, &MemberWrite::Disable, 3).await.unwrap(),
+        "disabled once"
+    );
+    // The activation, from its earlier read of a pending member, writes now.
+    let activate = MemberWrite::NewPassword {
+        hash: "$argon2id$first".into(),
+        from: vec![MemberStatus::Pending, MemberStatus::Active],
+    };
+    assert!(!s.write_member(&m.id, &activate, 4).await.unwrap());
+    let now = s.find_member(&m.id).await.unwrap().unwrap();
+    assert_eq!(now.status, MemberStatus::Disabled, "the disable stays");
+    assert_eq!(now.name.as_deref(), Some("Per Olsen"), "the rename stays");
+    assert_eq!(now.password_hash, None);
+    assert_eq!(now.updated_at, 3);
+    // Enabled without a password: pending again; then activated.
+    assert!(s.write_member(&m.id, &MemberWrite::Enable, 5).await.unwrap());
+    assert_eq!(
+        s.find_member(&m.id).await.unwrap().unwrap().status,
+        MemberStatus::Pending
+    );
+    assert!(s.write_member(&m.id, &activate, 6).await.unwrap());
+    // A rehash computed from the first hash loses to a reset made meanwhile.
+    let reset = MemberWrite::NewPassword {
+        hash: "$argon2id$reset".into(),
+        from: vec![MemberStatus::Active],
+    };
+    assert!(s.write_member(&m.id, &reset, 7).await.unwrap());
+    let rehash = MemberWrite::Rehash {
+        old: "$argon2id$first".into(),
+        new: "$argon2id$rehashed".into(),
+    };
+    assert!(!s.write_member(&m.id, &rehash, 8).await.unwrap());
+    let now = s.find_member(&m.id).await.unwrap().unwrap();
+    assert_eq!(now.password_hash.as_deref(), Some("$argon2id$reset"));
+    assert_eq!((now.status, now.org_name), (MemberStatus::Active, None));
+    assert!(
+        !s.write_member("no-such-member", &MemberWrite::Disable, 9)
+            .await
+            .unwrap()
     );
 }

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::account::member::{Member, MemberStatus};
+use crate::account::member::{Member, MemberStatus, MemberWrite};
 use crate::account::session::Session;
 use crate::admin::member_registry::NewMember;
 use crate::audit::{Actor, AuditEvent, AuditQuery};
@@ -94,9 +94,47 @@ impl MemberStore for MemoryDb {
             .find(|m| m.email.as_str() == email)
             .cloned())
     }
-    async fn update_member(&self, m: &Member) -> Result<(), StoreError> {
-        self.members.lock().unwrap().insert(m.id.clone(), m.clone());
-        Ok(())
+    async fn write_member(&self, id: &str, write: &MemberWrite, now: i64) -> Result<bool, StoreError> {
+        let mut all = self.members.lock().unwrap();
+        let Some(m) = all.get_mut(id) else {
+            return Ok(false);
+        };
+        match write {
+            MemberWrite::NewPassword { hash, from } if from.contains(&m.status) => {
+                m.password_hash = Some(hash.clone());
+                m.status = MemberStatus::Active;
+                m.failed_logins = 0;
+            }
+            MemberWrite::Rehash { old, new } if m.password_hash.as_ref() == Some(old) => {
+                m.password_hash = Some(new.clone());
+            }
+            MemberWrite::Profile {
+                name,
+                org_number,
+                org_name,
+            } => {
+                for (field, value) in [
+                    (&mut m.name, name),
+                    (&mut m.org_number, org_number),
+                    (&mut m.org_name, org_name),
+                ] {
+                    if let Some(v) = value {
+                        field.clone_from(v);
+                    }
+                }
+            }
+            MemberWrite::Disable if m.status != MemberStatus::Disabled => m.status = MemberStatus::Disabled,
+            MemberWrite::Enable if m.status == MemberStatus::Disabled => {
+                m.status = if m.password_hash.is_some() {
+                    MemberStatus::Active
+                } else {
+                    MemberStatus::Pending
+                };
+            }
+            _ => return Ok(false),
+        }
+        m.updated_at = now;
+        Ok(true)
     }
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError> {
         let mut all = self.members.lock().unwrap();

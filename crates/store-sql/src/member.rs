@@ -4,14 +4,14 @@ use crate::entity::member::{ActiveModel, Column, Entity, Model};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::account::email::Email;
-use hk_idp_core::account::member::{Member, MemberStatus};
+use hk_idp_core::account::member::{Member, MemberStatus, MemberWrite};
 use hk_idp_core::audit::AuditEvent;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::ports::store::MemberStore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use std::collections::HashSet;
 
@@ -88,11 +88,51 @@ impl MemberStore for SqlStore {
         Ok(found.map_err(db_error)?.map(to_core))
     }
 
-    async fn update_member(&self, member: &Member) -> Result<(), StoreError> {
-        let mut am: ActiveModel = to_model(member).into_active_model();
-        am = am.reset_all();
-        am.update(&self.db).await.map_err(db_error)?;
-        Ok(())
+    async fn write_member(&self, id: &str, write: &MemberWrite, now: i64) -> Result<bool, StoreError> {
+        if !storable(id) {
+            return Ok(false);
+        }
+        let q = Entity::update_many()
+            .filter(Column::Id.eq(id))
+            .col_expr(Column::UpdatedAt, Expr::value(now));
+        let q = match write {
+            MemberWrite::NewPassword { hash, from } => q
+                .col_expr(Column::PasswordHash, Expr::value(hash.clone()))
+                .col_expr(Column::Status, Expr::value(MemberStatus::Active.as_str()))
+                .col_expr(Column::FailedLogins, Expr::value(0))
+                .filter(Column::Status.is_in(from.iter().map(|s| s.as_str()))),
+            MemberWrite::Rehash { old, new } => q
+                .col_expr(Column::PasswordHash, Expr::value(new.clone()))
+                .filter(Column::PasswordHash.eq(old.clone())),
+            MemberWrite::Profile {
+                name,
+                org_number,
+                org_name,
+            } => {
+                let mut q = q;
+                for (col, value) in [
+                    (Column::Name, name),
+                    (Column::OrgNumber, org_number),
+                    (Column::OrgName, org_name),
+                ] {
+                    if let Some(v) = value {
+                        q = q.col_expr(col, Expr::value(v.clone()));
+                    }
+                }
+                q
+            }
+            MemberWrite::Disable => q
+                .col_expr(Column::Status, Expr::value(MemberStatus::Disabled.as_str()))
+                .filter(Column::Status.ne(MemberStatus::Disabled.as_str())),
+            MemberWrite::Enable => q
+                .col_expr(
+                    Column::Status,
+                    Expr::cust("CASE WHEN password_hash IS NULL THEN 'pending' ELSE 'active' END"),
+                )
+                .filter(Column::Status.eq(MemberStatus::Disabled.as_str())),
+        };
+        let r = q.exec(&self.db).await.map_err(db_error)?;
+        Ok(r.rows_affected > 0)
     }
 
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError> {

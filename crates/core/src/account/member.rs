@@ -69,6 +69,28 @@ impl Member {
     }
 }
 
+/// One change to a stored member: only the columns it names, and only under
+/// its condition, so a write from an earlier read never undoes another
+/// (an admin's disable during an activation, a rename during a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberWrite {
+    /// A password set through a one-time code: active, failures cleared;
+    /// only while the status is one of `from`.
+    NewPassword { hash: String, from: Vec<MemberStatus> },
+    /// A rehash at login: only while the stored hash is still `old`.
+    Rehash { old: String, new: String },
+    /// An admin's change of the profile columns that are `Some`.
+    Profile {
+        name: Option<Option<String>>,
+        org_number: Option<Option<String>>,
+        org_name: Option<Option<String>>,
+    },
+    /// Disabled; only if not disabled already.
+    Disable,
+    /// Enabled again: active with a password, pending without; only while disabled.
+    Enable,
+}
+
 /// The member as the admin API and `--json` output show it (no hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberView {

@@ -21,10 +21,15 @@ impl OtpPurpose {
         }
     }
 
-    pub(crate) fn admits(self, status: MemberStatus) -> bool {
+    /// The statuses a member may have to set a password this way.
+    pub(crate) fn statuses(self) -> &'static [MemberStatus] {
         match self {
-            Self::Activate => matches!(status, MemberStatus::Pending | MemberStatus::Active),
-            Self::Reset => status == MemberStatus::Active,
+            Self::Activate => &[MemberStatus::Pending, MemberStatus::Active],
+            Self::Reset => &[MemberStatus::Active],
         }
+    }
+
+    pub(crate) fn admits(self, status: MemberStatus) -> bool {
+        self.statuses().contains(&status)
     }
 }

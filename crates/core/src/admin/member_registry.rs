@@ -2,7 +2,7 @@
 //! with the rules the CLI and the admin API share.
 
 use crate::account::email::Email;
-use crate::account::member::{Member, MemberStatus};
+use crate::account::member::{Member, MemberStatus, MemberWrite};
 use crate::account::org_number::parse_org_number;
 use crate::account::password_policy::check_new_password;
 use crate::audit::{Actor, AuditEvent};
@@ -90,36 +90,42 @@ impl Provider {
     /// revokes their tokens at once; enabling restores the status the
     /// password allows (active with one, pending without).
     pub async fn change_member(&self, id: &str, changes: MemberChanges, actor: &Actor) -> Result<Member, CoreError> {
-        let mut member = self.members.find_member(id).await?.ok_or(CoreError::NotFound)?;
-        if let Some(name) = changes.name {
-            member.name = clean(name, 200, "name")?;
+        if self.members.find_member(id).await?.is_none() {
+            return Err(CoreError::NotFound);
         }
-        if let Some(org) = changes.org_number {
-            member.org_number = clean(org, 20, "org_number")?
-                .map(|n| parse_org_number(&n))
-                .transpose()
-                .map_err(CoreError::Invalid)?;
+        // Checked in full before anything is written.
+        let name = changes.name.map(|n| clean(n, 200, "name")).transpose()?;
+        let org_number = changes
+            .org_number
+            .map(|o| {
+                clean(o, 20, "org_number")?
+                    .map(|n| parse_org_number(&n))
+                    .transpose()
+                    .map_err(CoreError::Invalid)
+            })
+            .transpose()?;
+        let org_name = changes.org_name.map(|n| clean(n, 200, "org_name")).transpose()?;
+        let now = self.clock.now();
+        if name.is_some() || org_number.is_some() || org_name.is_some() {
+            let write = MemberWrite::Profile {
+                name,
+                org_number,
+                org_name,
+            };
+            self.members.write_member(id, &write, now).await?;
         }
-        if let Some(org_name) = changes.org_name {
-            member.org_name = clean(org_name, 200, "org_name")?;
-        }
-        let disabling = changes.disabled == Some(true) && member.status != MemberStatus::Disabled;
-        match changes.disabled {
-            Some(true) => member.status = MemberStatus::Disabled,
-            Some(false) if member.status == MemberStatus::Disabled => {
-                member.status = if member.password_hash.is_some() {
-                    MemberStatus::Active
-                } else {
-                    MemberStatus::Pending
-                };
+        let disabling = match changes.disabled {
+            Some(true) => self.members.write_member(id, &MemberWrite::Disable, now).await?,
+            Some(false) => {
+                self.members.write_member(id, &MemberWrite::Enable, now).await?;
+                false
             }
-            _ => {}
-        }
-        member.updated_at = self.clock.now();
-        self.members.update_member(&member).await?;
+            None => false,
+        };
         if disabling {
-            self.end_member_sessions(&member.id).await?;
+            self.end_member_sessions(id).await?;
         }
+        let member = self.members.find_member(id).await?.ok_or(CoreError::NotFound)?;
         let kind = if disabling { "member.disabled" } else { "member.changed" };
         self.record(AuditEvent::by(kind, actor, self.clock.now()).member(&member.id))
             .await;

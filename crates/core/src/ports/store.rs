@@ -1,6 +1,6 @@
 //! Durable stores, one trait per capability. Implemented on sea-orm in `store-sql`.
 
-use crate::account::member::Member;
+use crate::account::member::{Member, MemberWrite};
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::oauth::client::Client;
@@ -14,7 +14,9 @@ pub trait MemberStore: Send + Sync {
     async fn insert_member(&self, member: &Member) -> Result<(), StoreError>;
     async fn find_member(&self, id: &str) -> Result<Option<Member>, StoreError>;
     async fn find_member_by_email(&self, email: &str) -> Result<Option<Member>, StoreError>;
-    async fn update_member(&self, member: &Member) -> Result<(), StoreError>;
+    /// Applies one change at `now`; false if the member is gone or the
+    /// change's condition did not hold (nothing was written).
+    async fn write_member(&self, id: &str, write: &MemberWrite, now: i64) -> Result<bool, StoreError>;
     /// Adds one to the failure count and returns the new count.
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError>;
     async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
