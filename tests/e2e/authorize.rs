@@ -351,17 +351,7 @@ async fn prompt_login_cannot_be_finished_through_the_consent_page(b: Backend) {
     let req = query_param(&format!("http://x{login_page}"), "req").unwrap();
     let html = app.page(&app.browser, &format!("/consent?req={req}")).await;
     let csrf = input_value(&html, "csrf_token").unwrap_or_default();
-    let resp = app
-        .browser
-        .post(app.url("/consent"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("req", req.as_str()),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_consent(&app.browser, &csrf, &req, "allow").await;
     let to = location(&resp);
     assert!(query_param(&to, "code").is_none(), "no code without the password: {to}");
     assert!(to.starts_with("/login"), "back to the login page: {to}");

@@ -53,17 +53,7 @@ async fn a_third_party_client_asks_consent_once(backend: Backend) {
         .unwrap();
     assert_eq!(forged.status(), 403);
 
-    let allowed = app
-        .browser
-        .post(app.url("/consent"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("req", req.as_str()),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let allowed = app.post_consent(&app.browser, &csrf, &req, "allow").await;
     let back = location(&allowed);
     assert!(back.starts_with(REDIRECT), "{back}");
     app.redeem(&client, &query_param(&back, "code").unwrap(), &verifier)

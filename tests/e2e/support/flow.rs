@@ -74,18 +74,25 @@ impl TestApp {
         let html = self.page(browser, path).await;
         let csrf = input_value(&html, "csrf_token").expect("csrf token on the consent page");
         let req = input_value(&html, "req").expect("req on the consent page");
-        let resp = browser
-            .post(self.url("/consent"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("req", req.as_str()),
-                ("decision", decision),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let resp = self.post_consent(browser, &csrf, &req, decision).await;
         assert_eq!(resp.status(), 303, "consent answered");
         location(&resp)
+    }
+
+    /// Posts the consent form as given; the raw response.
+    pub async fn post_consent(
+        &self,
+        browser: &reqwest::Client,
+        csrf: &str,
+        req: &str,
+        decision: &str,
+    ) -> reqwest::Response {
+        browser
+            .post(self.url("/consent"))
+            .form(&[("csrf_token", csrf), ("req", req), ("decision", decision)])
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Shows the login page at `login_path`, submits it, returns the redirect.
