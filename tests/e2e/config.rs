@@ -17,7 +17,14 @@ fn stderr(o: &Output) -> String {
 fn invalid_configuration_stops_start_up_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/x.sqlite?mode=rwc", dir.path().display());
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 8] = [
+        // docs/CONTRACT.md "Running in production": under 32 characters stops start-up.
+        (&[("IDP_ADMIN_TOKEN", "CHANGE-ME")], "admin.token"),
+        (&[("IDP_ADMIN__TOKENS", "[\"short\"]")], "admin.tokens"),
+        (
+            &[("IDP_TRUSTED_PROXIES", "10.0.0.0/8, nonsense")],
+            "server.trusted_proxies",
+        ),
         (&[("IDP_LISTEN", "not-an-address")], "listen"),
         (&[("IDP_ISSUER", "ftp://x")], "server.issuer"),
         (&[("IDP_DATABASE_URL", "mysql://x")], "database.url"),

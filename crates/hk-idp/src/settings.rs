@@ -150,6 +150,11 @@ impl Settings {
 }
 
 /// Empty (unset) or starting with one of `schemes`.
+/// Set but shorter than 32 characters.
+fn short_secret(s: &Secret) -> bool {
+    !s.0.is_empty() && s.0.chars().count() < 32
+}
+
 fn optional_url_ok(value: &str, schemes: &[&str]) -> bool {
     value.is_empty() || schemes.iter().any(|s| value.starts_with(s))
 }
@@ -227,6 +232,16 @@ impl Settings {
             }
         }
         self.trusted_proxies()?;
+        // A guessable admin token is worse than none (docs/CONTRACT.md).
+        if short_secret(&self.admin.token) {
+            return Err(invalid(
+                "admin.token (IDP_ADMIN_TOKEN)",
+                "must be at least 32 characters",
+            ));
+        }
+        if self.admin.tokens.iter().any(|t| t.0.is_empty() || short_secret(t)) {
+            return Err(invalid("admin.tokens", "each must be at least 32 characters"));
+        }
         if !(1..=1000).contains(&self.mail.invitations_per_second) {
             return Err(invalid("mail.invitations_per_second", "must be 1 to 1000"));
         }
