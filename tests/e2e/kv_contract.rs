@@ -60,6 +60,32 @@ async fn suite(store: Arc<dyn KvStore>) {
         .count();
     assert_eq!(won, 1, "of concurrent takes exactly one wins");
 
+    // take_and_put: the winner's record stays; a loser writes nothing.
+    let (code, spent) = (k("code"), k("spent"));
+    store.put(&code, b"code", Duration::from_secs(30)).await.unwrap();
+    let takes = (0..16u8).map(|i| {
+        let (s, code, spent) = (store.clone(), code.clone(), spent.clone());
+        tokio::spawn(async move {
+            let got = s
+                .take_and_put(&code, &spent, &[i], Duration::from_secs(30))
+                .await
+                .unwrap();
+            got.map(|_| i)
+        })
+    });
+    let winners: Vec<u8> = futures::future::join_all(takes)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(winners.len(), 1, "of concurrent takes exactly one wins");
+    assert_eq!(
+        store.get(&spent).await.unwrap(),
+        Some(winners.clone()),
+        "its record stays"
+    );
+    assert_eq!(store.get(&code).await.unwrap(), None);
+
     let p = k("absent");
     assert!(store.put_if_absent(&p, b"1", Duration::from_secs(30)).await.unwrap());
     assert!(!store.put_if_absent(&p, b"2", Duration::from_secs(30)).await.unwrap());

@@ -1,5 +1,6 @@
 //! The durable stores on SQLite and PostgreSQL: case-insensitive unique
-//! e-mail, single spend of a refresh token under concurrency, family
+//! e-mail, one rotation of a refresh token under concurrency (the rest
+//! within the grace), family
 //! revocation, key retirement, shared secrets.
 
 use crate::on_both;
@@ -7,7 +8,7 @@ use crate::support::{Backend, PgDatabase};
 use hk_idp_core::account::email::Email;
 use hk_idp_core::account::member::{Member, MemberStatus, MemberWrite};
 use hk_idp_core::error::StoreError;
-use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::store::{KeyStore, MemberStore, RefreshStore};
 use hk_idp_store_sql::SqlStore;
@@ -61,26 +62,50 @@ async fn sql_store_passes_the_contract(b: Backend) {
         expires_at: i64::MAX / 2,
         revoked: false,
     };
-    s.insert_family(&fam).await.unwrap();
-    let tok = RefreshToken {
-        hash: format!("h{id}"),
+    let tok = |hash: &str, at: i64| RefreshToken {
+        hash: format!("{hash}{id}"),
         family_id: fam.id.clone(),
-        created_at: 1,
+        created_at: at,
         expires_at: i64::MAX / 2,
         spent: false,
     };
-    s.insert_token(&tok).await.unwrap();
-    let spends = (0..8).map(|_| {
+    s.insert_family(&fam, &tok("h0", 1)).await.unwrap();
+    assert!(
+        s.find_token(&tok("h0", 1).hash).await.unwrap().is_some(),
+        "stored with its family"
+    );
+    let rotations = (0..8).map(|_| {
         let s = s.clone();
-        let h = tok.hash.clone();
-        tokio::spawn(async move { s.spend_token(&h).await.unwrap() })
+        let (old, next) = (tok("h0", 1).hash, tok("h1", 100));
+        tokio::spawn(async move { s.rotate_token(&old, &next, 95).await.unwrap() })
     });
-    let won = futures::future::join_all(spends)
+    let mut seen: Vec<Rotation> = futures::future::join_all(rotations)
         .await
         .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
-        .count();
-    assert_eq!(won, 1, "a refresh token is spent once");
+        .map(Result::unwrap)
+        .collect();
+    seen.sort_by_key(|r| *r as u8);
+    let mut want = vec![Rotation::Repeated; 8];
+    want[0] = Rotation::Rotated;
+    assert_eq!(
+        seen, want,
+        "one rotation; the others within the grace get its successor"
+    );
+    let (old, next) = (tok("h0", 1).hash, tok("h1", 100));
+    assert_eq!(
+        s.rotate_token(&old, &next, 101).await.unwrap(),
+        Rotation::Reused,
+        "after the grace"
+    );
+    assert_eq!(
+        s.rotate_token(&next.hash, &tok("h2", 102), 0).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        s.rotate_token(&old, &next, 0).await.unwrap(),
+        Rotation::Reused,
+        "its successor is spent"
+    );
     assert_eq!(
         s.revoke_online_families_of_session(&fam.sid).await.unwrap(),
         vec![fam.id.clone()]

@@ -16,6 +16,8 @@ on_both!(
     client_secret_post_and_public_clients_authenticate,
     expired_code_is_refused,
     refresh_reuse_revokes_the_family,
+    a_retried_or_concurrent_refresh_gets_the_same_successor,
+    a_password_reset_voids_every_code_and_token_issued_before_it,
     refresh_tokens_end_when_the_sso_session_expires,
     client_credentials_gives_an_audience_bound_token,
     revocation_and_introspection,
@@ -212,7 +214,9 @@ async fn refresh_reuse_revokes_the_family(b: Backend) {
     let t1: Value = refresh(rt0.clone()).await.json().await.unwrap();
     let rt1 = t1["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt0, rt1);
-    // An attacker replays the spent token: refused, and the family is revoked.
+    // An attacker replays the spent token after the retry grace: refused,
+    // and the family is revoked.
+    app.advance(REFRESH_GRACE + 1);
     assert_eq!(error_of(refresh(rt0).await).await, (400, "invalid_grant".into()));
     assert_eq!(
         error_of(refresh(rt1).await).await,
@@ -247,6 +251,74 @@ async fn refresh_reuse_revokes_the_family(b: Backend) {
         )
         .await;
     assert_eq!(error_of(r).await, (400, "invalid_scope".into()));
+}
+
+/// `tokens.refresh_grace` in config/default.toml.
+const REFRESH_GRACE: i64 = 10;
+
+/// A client that lost the response (or sent the same refresh twice at once)
+/// gets the same successor within the grace, not a revoked family.
+async fn a_retried_or_concurrent_refresh_gets_the_same_successor(b: Backend) {
+    let app = TestApp::start(b).await;
+    let client = app.client().await;
+    let (code, verifier) = login(&app, &client).await;
+    let t0 = app.redeem(&client, &code, &verifier).await;
+    let rt0 = t0["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", rt0)];
+    let attempts = (0..6).map(|_| app.token_request(&client, &form));
+    let mut successors = Vec::new();
+    for resp in futures::future::join_all(attempts).await {
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["id_token"].is_string() && body["access_token"].is_string());
+        successors.push(body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    successors.sort();
+    successors.dedup();
+    assert_eq!(successors.len(), 1, "one successor for every attempt");
+    app.advance(REFRESH_GRACE - 1);
+    let retry: Value = app.token_request(&client, &form).await.json().await.unwrap();
+    assert_eq!(retry["refresh_token"].as_str(), Some(successors[0].as_str()));
+    let next = app
+        .token_request(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &successors[0])],
+        )
+        .await;
+    assert_eq!(next.status(), 200, "the family lives on");
+    // Once the successor is used, the old token is a reuse again.
+    assert_eq!(
+        error_of(app.token_request(&client, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+}
+
+/// A new password ends everything issued before it: a code not yet redeemed,
+/// the access token and the refresh token.
+async fn a_password_reset_voids_every_code_and_token_issued_before_it(b: Backend) {
+    let app = TestApp::start(b).await;
+    let client = app.client().await;
+    let mail = email();
+    app.member(&mail).await;
+    let (verifier, challenge) = pkce();
+    let code = app.code_for(&app.new_browser(), &client, &challenge, &mail).await;
+    let tokens = app.redeem(&client, &code, &verifier).await;
+    let (late_verifier, late_challenge) = pkce();
+    let late = app.code_for(&app.new_browser(), &client, &late_challenge, &mail).await;
+    app.advance(1);
+    app.reset_password(&app.new_browser(), crate::support::otp::FORGOT, "", &mail, 1)
+        .await;
+    assert_eq!(
+        error_of(app.token_request(&client, &code_form(&late, &late_verifier)).await).await,
+        (400, "invalid_grant".into()),
+        "a code from before the reset"
+    );
+    assert_eq!(app.userinfo_status(tokens["access_token"].as_str().unwrap()).await, 401);
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let r = app
+        .token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", rt)])
+        .await;
+    assert_eq!(error_of(r).await, (400, "invalid_grant".into()));
 }
 
 async fn client_credentials_gives_an_audience_bound_token(b: Backend) {

@@ -40,6 +40,9 @@ pub struct TokenSettings {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// Seconds a spent refresh token still gets its successor again (a
+    /// retried or concurrent refresh); 0: no grace.
+    pub refresh_grace: i64,
     pub access_token_alg: SigningAlg,
     /// `aud` of access tokens issued without a `resource`; empty: the issuer.
     pub default_audience: String,
@@ -50,6 +53,9 @@ impl TokenSettings {
         // RFC 6749 §4.1.2: codes are short-lived; docs/SECURITY-RULES.md §5 caps them at 60 s.
         if !(1..=60).contains(&self.code_ttl) {
             return refuse("tokens.code_ttl", "must be between 1 and 60 seconds");
+        }
+        if !(0..=60).contains(&self.refresh_grace) {
+            return refuse("tokens.refresh_grace", "must be between 0 and 60 seconds");
         }
         positive(&[
             ("tokens.access_token_ttl", self.access_token_ttl),

@@ -16,7 +16,7 @@ use crate::oauth::authorize::{AuthorizeError, AuthorizeOutcome};
 use crate::oauth::client::Client;
 use crate::oauth::client::NewClient;
 use crate::oauth::params::Params;
-use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use crate::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use crate::oauth::signing_key::{SigningAlg, StoredKey};
 use crate::oauth::token_minting::TokenResponse;
 use crate::ports::clock::ManualClock;
@@ -63,9 +63,18 @@ pub struct MemoryDb {
     pub events: Mutex<Vec<AuditEvent>>,
     /// How often `find_client` was asked (to see a cache at work).
     pub client_reads: std::sync::atomic::AtomicUsize,
+    /// While set, every refresh-token write fails as a lost database would.
+    pub refresh_writes_fail: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryDb {
+    fn refresh_write(&self) -> Result<(), StoreError> {
+        if self.refresh_writes_fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Backend("the database is gone".into()));
+        }
+        Ok(())
+    }
+
     /// The kinds of the audit events recorded so far, in order.
     pub fn event_kinds(&self) -> Vec<String> {
         self.events.lock().unwrap().iter().map(|e| e.kind.clone()).collect()
@@ -274,8 +283,10 @@ impl KeyStore for MemoryDb {
 
 #[async_trait]
 impl RefreshStore for MemoryDb {
-    async fn insert_family(&self, f: &RefreshFamily) -> Result<(), StoreError> {
+    async fn insert_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<(), StoreError> {
+        self.refresh_write()?;
         self.families.lock().unwrap().insert(f.id.clone(), f.clone());
+        self.tokens.lock().unwrap().insert(first.hash.clone(), first.clone());
         Ok(())
     }
     async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
@@ -300,22 +311,24 @@ impl RefreshStore for MemoryDb {
     async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.revoke_where(|f| f.sid == sid && !f.offline))
     }
-    async fn insert_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        self.tokens.lock().unwrap().insert(t.hash.clone(), t.clone());
-        Ok(())
-    }
     async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         Ok(self.tokens.lock().unwrap().get(hash).cloned())
     }
-    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError> {
+    async fn rotate_token(&self, old: &str, next: &RefreshToken, grace_since: i64) -> Result<Rotation, StoreError> {
+        self.refresh_write()?;
         let mut all = self.tokens.lock().unwrap();
-        Ok(match all.get_mut(hash) {
-            Some(t) if !t.spent => {
-                t.spent = true;
-                true
+        match all.get_mut(old) {
+            Some(t) if !t.spent => t.spent = true,
+            Some(_) => {
+                let retry = all
+                    .get(&next.hash)
+                    .is_some_and(|n| !n.spent && n.created_at >= grace_since);
+                return Ok(if retry { Rotation::Repeated } else { Rotation::Reused });
             }
-            _ => false,
-        })
+            None => return Ok(Rotation::Reused),
+        }
+        all.insert(next.hash.clone(), next.clone());
+        Ok(Rotation::Rotated)
     }
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
         let mut all = self.tokens.lock().unwrap();

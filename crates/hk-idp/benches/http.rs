@@ -355,7 +355,7 @@ async fn main() {
             family_id: None,
             audience: None,
         };
-        p.mint_access_token(&grant, &hk_idp_core::oauth::token_minting::new_jti(None))
+        p.mint_access_token(&grant, &hk_idp_core::oauth::token_minting::new_jti(None, 0))
             .unwrap()
     };
     let userinfo = |at: String| {

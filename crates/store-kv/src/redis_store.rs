@@ -13,6 +13,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     incr: Script,
+    take_and_put: Script,
 }
 
 fn backend(e: redis::RedisError) -> StoreError {
@@ -35,10 +36,14 @@ impl RedisStore {
         let incr = Script::new(
             "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
         );
+        let take_and_put = Script::new(
+            "local v = redis.call('GETDEL', KEYS[1]) if v then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end return v",
+        );
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
             incr,
+            take_and_put,
         })
     }
 
@@ -83,6 +88,24 @@ impl KvStore for RedisStore {
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut c = self.conn.clone();
         c.get_del(self.key(key)).await.map_err(backend)
+    }
+
+    async fn take_and_put(
+        &self,
+        key: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut c = self.conn.clone();
+        self.take_and_put
+            .key(self.key(key))
+            .key(self.key(put_key))
+            .arg(value)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(backend)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

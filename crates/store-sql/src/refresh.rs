@@ -4,10 +4,21 @@ use crate::entity::{refresh_family as fam, refresh_token as tok};
 use crate::{SqlStore, db_error, storable};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
-use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use hk_idp_core::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use hk_idp_core::ports::store::RefreshStore;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
+
+fn token_model(t: &RefreshToken) -> tok::ActiveModel {
+    tok::Model {
+        hash: t.hash.clone(),
+        family_id: t.family_id.clone(),
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        spent: t.spent,
+    }
+    .into_active_model()
+}
 
 fn family_to_core(m: fam::Model) -> RefreshFamily {
     RefreshFamily {
@@ -50,7 +61,7 @@ impl SqlStore {
 
 #[async_trait]
 impl RefreshStore for SqlStore {
-    async fn insert_family(&self, f: &RefreshFamily) -> Result<(), StoreError> {
+    async fn insert_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<(), StoreError> {
         let m = fam::Model {
             id: f.id.clone(),
             client_id: f.client_id.clone(),
@@ -63,11 +74,16 @@ impl RefreshStore for SqlStore {
             expires_at: f.expires_at,
             revoked: f.revoked,
         };
+        let txn = self.db.begin().await.map_err(db_error)?;
         fam::Entity::insert(m.into_active_model())
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(db_error)?;
-        Ok(())
+        tok::Entity::insert(token_model(first))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        txn.commit().await.map_err(db_error)
     }
 
     async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
@@ -107,21 +123,6 @@ impl RefreshStore for SqlStore {
         .await
     }
 
-    async fn insert_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        let m = tok::Model {
-            hash: t.hash.clone(),
-            family_id: t.family_id.clone(),
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            spent: t.spent,
-        };
-        tok::Entity::insert(m.into_active_model())
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(())
-    }
-
     async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         let m = tok::Entity::find_by_id(hash.to_owned())
             .one(&self.db)
@@ -136,16 +137,32 @@ impl RefreshStore for SqlStore {
         }))
     }
 
-    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError> {
-        // One conditional update: of two concurrent refreshes, one sees a row change.
-        let r = tok::Entity::update_many()
+    async fn rotate_token(&self, old: &str, next: &RefreshToken, grace_since: i64) -> Result<Rotation, StoreError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        // One conditional update: of concurrent rotations, one changes the row
+        // (the others wait for its commit and then see it spent).
+        let spent = tok::Entity::update_many()
             .col_expr(tok::Column::Spent, Expr::value(true))
-            .filter(tok::Column::Hash.eq(hash))
+            .filter(tok::Column::Hash.eq(old))
             .filter(tok::Column::Spent.eq(false))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(db_error)?;
-        Ok(r.rows_affected == 1)
+        if spent.rows_affected == 1 {
+            tok::Entity::insert(token_model(next))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+            txn.commit().await.map_err(db_error)?;
+            return Ok(Rotation::Rotated);
+        }
+        let successor = tok::Entity::find_by_id(next.hash.clone())
+            .one(&txn)
+            .await
+            .map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        let retry = successor.is_some_and(|n| !n.spent && n.created_at >= grace_since);
+        Ok(if retry { Rotation::Repeated } else { Rotation::Reused })
     }
 
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {

@@ -20,10 +20,8 @@ use crate::locale::Locale;
 use crate::ports::mailer::{MailKind, MailMessage};
 use crate::provider::Provider;
 use crate::secret::{constant_time_eq, hash_token, random_token};
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// One browser's flow between step 1 and step 2, with the code it asked for:
 /// a code opens only the flow that asked for it, so another browser's
@@ -101,16 +99,7 @@ fn usable_flow(flow: Option<&str>) -> Option<&str> {
 impl Provider {
     /// Keyed hash of a code: six digits are too few to store as a plain hash.
     fn code_mac(&self, email: &str, code: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.pepper) else {
-            return String::new();
-        };
-        mac.update(email.as_bytes());
-        mac.update(b"\0");
-        mac.update(code.as_bytes());
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            mac.finalize().into_bytes(),
-        )
+        crate::secret::keyed_hash(&self.pepper, &[email, code])
     }
 
     /// Step 1: a code for `raw_email`, mailed if the member may have one. The

@@ -17,6 +17,14 @@ pub struct Session {
     pub created_ms: i64,
 }
 
+impl Session {
+    /// When the session began, in milliseconds (sessions stored before
+    /// `created_ms` existed: the start of their second).
+    pub fn started_ms(&self) -> i64 {
+        self.created_ms.max(self.created_at * 1000)
+    }
+}
+
 pub(crate) fn member_marker(member_id: &str) -> String {
     format!("member_sessions_ended:{member_id}")
 }
@@ -54,13 +62,7 @@ impl Provider {
             _ => None,
         };
         match session {
-            Some(s)
-                if self
-                    .member_marker_after(&s.member_id, s.created_ms.max(s.created_at * 1000))
-                    .await? =>
-            {
-                Ok(None)
-            }
+            Some(s) if self.member_marker_after(&s.member_id, s.started_ms()).await? => Ok(None),
             other => Ok(other),
         }
     }

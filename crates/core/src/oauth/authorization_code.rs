@@ -14,6 +14,10 @@ pub struct AuthCode {
     pub auth_time: i64,
     pub sid: String,
     pub issued_at: i64,
+    /// When the SSO session began, in milliseconds: a new password or a
+    /// disabled account after it voids the code.
+    #[serde(default)]
+    pub session_ms: i64,
 }
 
 /// What a redeemed code issued, kept so that a replay can revoke it

@@ -350,6 +350,7 @@ impl Provider {
             auth_time: session.auth_time,
             sid: session.sid.clone(),
             issued_at: self.clock.now(),
+            session_ms: session.started_ms(),
         };
         self.kv
             .put_json(&code_key(&hash_token(&code)), &record, self.settings.tokens.code_ttl)

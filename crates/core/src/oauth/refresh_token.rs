@@ -25,3 +25,15 @@ pub struct RefreshToken {
     pub expires_at: i64,
     pub spent: bool,
 }
+
+/// What `RefreshStore::rotate_token` found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is spent now, and its successor stored.
+    Rotated,
+    /// The token was spent into this very successor within the grace, and
+    /// the successor is still unspent: a retry, answered with the same successor.
+    Repeated,
+    /// Spent before in any other way: a reuse.
+    Reused,
+}

@@ -8,6 +8,7 @@ use crate::oauth::client::{AuthMethod, Client, GrantType};
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
 use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use crate::oauth::revocation_markers::Revocable;
 use crate::oauth::scope::Scope;
 use crate::oauth::token_minting::{Grant, TokenResponse, new_jti};
 use crate::provider::Provider;
@@ -21,7 +22,7 @@ pub struct ClientCredentials {
     pub method: AuthMethod,
 }
 
-fn unauthorized(msg: &str) -> OAuthError {
+pub(crate) fn unauthorized(msg: &str) -> OAuthError {
     OAuthError::new(OAuthErrorCode::UnauthorizedClient, msg)
 }
 
@@ -70,7 +71,7 @@ impl Provider {
         let redirect_uri = p.require("redirect_uri")?;
         let verifier = p.get("code_verifier")?;
         let hash = hash_token(code);
-        let Some(record) = self.kv.take_json::<AuthCode>(&code_key(&hash)).await? else {
+        let Some(record) = self.kv.get_json::<AuthCode>(&code_key(&hash)).await? else {
             self.revoke_replayed_code(&hash).await?;
             return Err(OAuthError::invalid_grant("code is invalid, expired or already used").into());
         };
@@ -96,37 +97,62 @@ impl Provider {
         }
         let member = self.active_member(&record.member_id).await?;
         let scope = Scope::parse(&record.scope)?;
-        let family_id = client
-            .allows_grant(GrantType::RefreshToken)
-            .then(|| uuid::Uuid::new_v4().to_string());
-        let jti = new_jti(family_id.as_deref());
-        // Written before the tokens exist, so a concurrent replay finds it.
+        let offline = scope.contains("offline_access");
+        let family = client.allows_grant(GrantType::RefreshToken).then(|| RefreshFamily {
+            id: uuid::Uuid::new_v4().to_string(),
+            client_id: client.id.clone(),
+            member_id: member.id.clone(),
+            scope: record.scope.clone(),
+            sid: record.sid.clone(),
+            auth_time: record.auth_time,
+            offline,
+            created_at: now,
+            expires_at: now + self.settings.tokens.refresh_token_ttl,
+            revoked: false,
+        });
+        let family_id = family.as_ref().map(|f| f.id.as_str());
+        // The family and its first token in one transaction, before the code
+        // is used up: a failed write leaves the code for the client's retry.
+        let refresh_token = match &family {
+            Some(f) => Some(self.store_family(f).await?),
+            None => None,
+        };
+        let jti = new_jti(family_id, self.clock.now_millis());
         let spent = SpentCode {
             client_id: client.id.clone(),
             access_jti: jti.clone(),
-            family_id: family_id.clone(),
+            family_id: family_id.map(str::to_owned),
         };
+        // Of concurrent redemptions one takes the code, leaving what it
+        // issued so that a replay revokes it.
         let marker_ttl = self.settings.tokens.access_token_ttl.max(self.settings.tokens.code_ttl);
-        self.kv.put_json(&spent_key(&hash), &spent, marker_ttl).await?;
-        let refresh_token = match &family_id {
-            Some(fid) => {
-                let family = RefreshFamily {
-                    id: fid.clone(),
-                    client_id: client.id.clone(),
-                    member_id: member.id.clone(),
-                    scope: record.scope.clone(),
-                    sid: record.sid.clone(),
-                    auth_time: record.auth_time,
-                    offline: scope.contains("offline_access"),
-                    created_at: now,
-                    expires_at: now + self.settings.tokens.refresh_token_ttl,
-                    revoked: false,
-                };
-                self.refresh.insert_family(&family).await?;
-                Some(self.new_refresh_token(&family).await?)
+        let taken: Option<AuthCode> = self
+            .kv
+            .take_json_leaving(&code_key(&hash), &spent_key(&hash), &spent, marker_ttl)
+            .await?;
+        let lost = || OAuthError::invalid_grant("code is invalid, expired or already used");
+        if taken.is_none() {
+            if let Some(fid) = family_id {
+                self.refresh.revoke_family(fid).await?;
             }
-            None => None,
+            self.revoke_replayed_code(&hash).await?;
+            return Err(lost().into());
+        }
+        let grant_of = Revocable {
+            jti: None,
+            client_id: &client.id,
+            family_id,
+            sid: (!offline).then_some(record.sid.as_str()),
+            member_id: Some(&member.id),
+            since_ms: record.session_ms.max(record.auth_time * 1000),
         };
+        if self.is_revoked(&grant_of).await? {
+            if let Some(fid) = family_id {
+                self.revoke_family(fid).await?;
+            }
+            tracing::info!(client_id = %client.id, "token.code_outlived_its_session");
+            return Err(lost().into());
+        }
         let grant = Grant {
             client,
             member: Some(&member),
@@ -134,7 +160,7 @@ impl Provider {
             nonce: record.nonce.as_deref(),
             auth_time: Some(record.auth_time),
             sid: Some(&record.sid),
-            family_id: family_id.as_deref(),
+            family_id,
             audience: None,
         };
         let response = self.mint_tokens(&grant, &jti, refresh_token)?;
@@ -168,92 +194,25 @@ impl Provider {
         Ok(())
     }
 
-    async fn new_refresh_token(&self, family: &RefreshFamily) -> Result<String, CoreError> {
+    /// Stores a new family with its first refresh token; returns the token.
+    async fn store_family(&self, family: &RefreshFamily) -> Result<String, CoreError> {
         let token = random_token(32);
-        let record = RefreshToken {
+        let first = RefreshToken {
             hash: hash_token(&token),
             family_id: family.id.clone(),
-            created_at: self.clock.now(),
+            created_at: family.created_at,
             expires_at: family.expires_at,
             spent: false,
         };
-        self.refresh.insert_token(&record).await?;
+        self.refresh.insert_family(family, &first).await?;
         Ok(token)
     }
 
-    async fn active_member(&self, id: &str) -> Result<Member, CoreError> {
+    pub(crate) async fn active_member(&self, id: &str) -> Result<Member, CoreError> {
         match self.members.find_member(id).await? {
             Some(m) if m.is_active() => Ok(m),
             _ => Err(OAuthError::invalid_grant("the member is not active").into()),
         }
-    }
-
-    /// RFC 6749 §6 with rotation; reuse of a spent token revokes the family
-    /// (OAuth 2.0 Security BCP §4.14.2).
-    async fn refresh_grant(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
-        if !client.allows_grant(GrantType::RefreshToken) {
-            return Err(unauthorized("client may not use refresh_token").into());
-        }
-        let presented = p.require("refresh_token")?;
-        let invalid = || {
-            CoreError::OAuth(OAuthError::invalid_grant(
-                "refresh token is invalid, expired or revoked",
-            ))
-        };
-        let hash = hash_token(presented);
-        let token = self.refresh.find_token(&hash).await?.ok_or_else(invalid)?;
-        let family = self.refresh.find_family(&token.family_id).await?.ok_or_else(invalid)?;
-        if family.client_id != client.id {
-            return Err(invalid());
-        }
-        if family.revoked || self.is_family_revoked(&family.id).await? {
-            return Err(invalid());
-        }
-        let now = self.clock.now();
-        if token.expires_at <= now {
-            return Err(invalid());
-        }
-        // Without offline_access the family ends with the SSO session: at its
-        // logout, and at its expiry (it began at `auth_time`).
-        let session_over = now >= family.auth_time.saturating_add(self.settings.session.ttl);
-        if !family.offline && (session_over || self.is_session_ended(&family.sid).await?) {
-            self.revoke_family(&family.id).await?;
-            return Err(invalid());
-        }
-        if token.spent || !self.refresh.spend_token(&hash).await? {
-            tracing::warn!(client_id = %client.id, family = %family.id, "token.refresh_reused");
-            self.revoke_family(&family.id).await?;
-            self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None)
-                .await;
-            return Err(invalid());
-        }
-        let granted = Scope::parse(&family.scope)?;
-        let scope = match p.get("scope")? {
-            Some(s) => {
-                let asked = Scope::parse(s)?;
-                if !asked.is_subset(&granted) {
-                    return Err(
-                        OAuthError::new(OAuthErrorCode::InvalidScope, "scope exceeds the original grant").into(),
-                    );
-                }
-                asked
-            }
-            None => granted,
-        };
-        let member = self.active_member(&family.member_id).await?;
-        let refresh_token = self.new_refresh_token(&family).await?;
-        let jti = new_jti(Some(&family.id));
-        let grant = Grant {
-            client,
-            member: Some(&member),
-            scope: &scope,
-            nonce: None,
-            auth_time: Some(family.auth_time),
-            sid: Some(&family.sid),
-            family_id: Some(&family.id),
-            audience: None,
-        };
-        self.mint_tokens(&grant, &jti, Some(refresh_token))
     }
 
     /// RFC 6749 §4.4, with RFC 8707 `resource` as the audience.
@@ -291,7 +250,7 @@ impl Provider {
             family_id: None,
             audience: resource,
         };
-        let jti = new_jti(None);
+        let jti = new_jti(None, self.clock.now_millis());
         self.mint_tokens(&grant, &jti, None)
     }
 }
@@ -376,7 +335,10 @@ mod tests {
         assert!(second.id_token.is_some(), "refresh responses carry an ID token");
         let r2 = second.refresh_token.unwrap();
         assert_ne!(r1, r2, "rotated");
-        // The spent r1 again: the family is revoked, r2 and its access token with it.
+        let retry = t.refresh(&client, &r1).await.unwrap();
+        assert_eq!(retry.refresh_token.as_ref(), Some(&r2), "a retry within the grace");
+        // The spent r1 after the grace: the family is revoked, r2 and its access token with it.
+        t.clock.advance(t.settings.tokens.refresh_grace + 1);
         assert_eq!(oauth_code(t.refresh(&client, &r1).await), OAuthErrorCode::InvalidGrant);
         assert_eq!(oauth_code(t.refresh(&client, &r2).await), OAuthErrorCode::InvalidGrant);
         assert!(t.validate_access_token(&second.access_token).await.is_err());
@@ -429,6 +391,79 @@ mod tests {
         let tokens = t.redeem(&client, &code).await.unwrap();
         t.clock.advance(t.settings.session.ttl + 1);
         assert!(t.refresh(&client, &tokens.refresh_token.unwrap()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_code_issued_before_a_reset_or_disable_is_void() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let code = t.code(&client, &session).await;
+        t.clock.advance(1);
+        // What a new password and a disabled account do.
+        t.end_member_sessions(&session.member_id).await.unwrap();
+        assert_eq!(oauth_code(t.redeem(&client, &code).await), OAuthErrorCode::InvalidGrant);
+        let member = t.db.members.lock().unwrap()[&session.member_id].clone();
+        let fresh = t.session(&member).await;
+        let code = t.code(&client, &fresh).await;
+        assert!(
+            t.redeem(&client, &code).await.is_ok(),
+            "a code from a later login is good"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_family_stored_while_a_reset_ran_is_refused() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let tokens = t.redeem(&client, &t.code(&client, &session).await).await.unwrap();
+        let refresh = tokens.refresh_token.unwrap();
+        let family_id = t
+            .refresh
+            .find_token(&hash_token(&refresh))
+            .await
+            .unwrap()
+            .unwrap()
+            .family_id;
+        t.clock.advance(1);
+        t.end_member_sessions(&session.member_id).await.unwrap();
+        // As if the grant had stored its family just after the reset revoked the member's.
+        let mut escaped = t.refresh.find_family(&family_id).await.unwrap().unwrap();
+        escaped.id = "escaped".into();
+        escaped.revoked = false;
+        let token = RefreshToken {
+            hash: hash_token("escaped-token"),
+            family_id: escaped.id.clone(),
+            created_at: escaped.created_at,
+            expires_at: escaped.expires_at,
+            spent: false,
+        };
+        t.refresh.insert_family(&escaped, &token).await.unwrap();
+        assert_eq!(
+            oauth_code(t.refresh(&client, "escaped-token").await),
+            OAuthErrorCode::InvalidGrant
+        );
+    }
+
+    #[tokio::test]
+    async fn a_grant_that_fails_to_store_can_be_retried() {
+        let t = TestProvider::new();
+        let (client, session) = signed_in(&t).await;
+        let code = t.code(&client, &session).await;
+        let fail = |on: bool| t.db.refresh_writes_fail.store(on, std::sync::atomic::Ordering::SeqCst);
+        fail(true);
+        assert!(t.redeem(&client, &code).await.is_err());
+        fail(false);
+        let tokens = t.redeem(&client, &code).await.expect("the code was not used up");
+        let refresh = tokens.refresh_token.unwrap();
+        fail(true);
+        assert!(t.refresh(&client, &refresh).await.is_err());
+        fail(false);
+        let next = t.refresh(&client, &refresh).await.expect("the token was not spent");
+        assert!(
+            t.validate_access_token(&next.access_token).await.is_ok(),
+            "no revocation"
+        );
+        assert!(t.refresh(&client, &next.refresh_token.unwrap()).await.is_ok());
     }
 
     #[tokio::test]

@@ -40,17 +40,23 @@ pub struct Grant<'a> {
     pub audience: Option<&'a str>,
 }
 
-/// A new access-token id. Tokens of a refresh family carry the family's id
-/// in their `jti`, so that revoking the family revokes them.
-pub fn new_jti(family_id: Option<&str>) -> String {
-    match family_id {
-        Some(f) => format!("{f}.{}", random_token(12)),
-        None => random_token(16),
-    }
+/// A new access-token id, `{family}.{ms}.{random}`: tokens of a refresh
+/// family carry its id, so that revoking the family revokes them (empty for
+/// none), and the millisecond they were issued, to order them against a
+/// new password in the same second.
+pub fn new_jti(family_id: Option<&str>, issued_ms: i64) -> String {
+    format!("{}.{issued_ms}.{}", family_id.unwrap_or(""), random_token(16))
 }
 
-pub fn family_of_jti(jti: &str) -> Option<&str> {
-    jti.split_once('.').map(|(f, _)| f)
+/// The family and issue time (ms) a `jti` carries. Ids from before the
+/// issue time was added (`{family}.{random}` or `{random}`) give less.
+pub fn parse_jti(jti: &str) -> (Option<&str>, Option<i64>) {
+    let mut parts = jti.splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(family), Some(ms), Some(_)) => (Some(family).filter(|f| !f.is_empty()), ms.parse().ok()),
+        (Some(family), Some(_), None) => (Some(family), None),
+        _ => (None, None),
+    }
 }
 
 /// OIDC Core §3.1.3.6: left half of the hash of the ASCII token, base64url.
@@ -176,9 +182,10 @@ mod tests {
     }
 
     #[test]
-    fn jti_carries_the_family() {
-        let j = new_jti(Some("fam"));
-        assert_eq!(family_of_jti(&j), Some("fam"));
-        assert_eq!(family_of_jti(&new_jti(None)), None);
+    fn jti_carries_the_family_and_the_issue_time() {
+        assert_eq!(parse_jti(&new_jti(Some("fam"), 1234)), (Some("fam"), Some(1234)));
+        assert_eq!(parse_jti(&new_jti(None, 5)), (None, Some(5)));
+        assert_eq!(parse_jti("fam.abc"), (Some("fam"), None), "the earlier form");
+        assert_eq!(parse_jti("abc"), (None, None));
     }
 }

@@ -1,12 +1,12 @@
 //! Access-token validation and the UserInfo endpoint (OIDC Core §5.3).
 
-use crate::account::session::{ended_after, member_marker, session_ended_key, token_ms};
+use crate::account::session::token_ms;
 use crate::error::{CoreError, OAuthError, OAuthErrorCode};
+use crate::oauth::revocation_markers::Revocable;
 use crate::oauth::scope::Scope;
-use crate::oauth::token_minting::{family_of_jti, scope_claims};
+use crate::oauth::token_minting::{parse_jti, scope_claims};
 use crate::ports::signer::Claims;
 use crate::provider::Provider;
-use crate::provider::{client_revoked_key, family_revoked_key, jti_revoked_key};
 use serde_json::json;
 
 impl Provider {
@@ -32,36 +32,26 @@ impl Provider {
         Ok(claims)
     }
 
-    /// Everything that can revoke an access token before it expires, read in
-    /// one round trip: the token itself, its refresh family, its client, its
-    /// SSO session (unless offline) and the member's last "sessions ended".
+    /// Everything that can revoke an access token before it expires (see
+    /// `revocation_markers`), read in one round trip.
     async fn is_access_token_revoked(&self, claims: &Claims) -> Result<bool, CoreError> {
         let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or_default();
         let jti = text("jti");
         if jti.is_empty() {
             return Ok(true);
         }
-        // Markers whose presence revokes, then the member's marker, compared by time.
-        let mut keys = vec![jti_revoked_key(jti), client_revoked_key(text("client_id"))];
-        if let Some(fid) = family_of_jti(jti) {
-            keys.push(family_revoked_key(fid));
-        }
+        let (family_id, issued_ms) = parse_jti(jti);
         let offline = text("scope").split(' ').any(|x| x == "offline_access");
-        if !text("sid").is_empty() && !offline {
-            keys.push(session_ended_key(text("sid")));
-        }
-        let marks = keys.len();
-        let sub = text("sub");
-        if !sub.is_empty() {
-            keys.push(member_marker(sub));
-        }
-        let found = self.kv.get_many_raw(&keys).await?;
-        if found[..marks].iter().any(Option::is_some) {
-            return Ok(true);
-        }
         let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
-        let marker = found.get(marks).and_then(|v| v.as_deref());
-        Ok(ended_after(marker, token_ms(iat))?)
+        let token = Revocable {
+            jti: Some(jti),
+            client_id: text("client_id"),
+            family_id,
+            sid: (!offline).then(|| text("sid")),
+            member_id: Some(text("sub")),
+            since_ms: issued_ms.unwrap_or_else(|| token_ms(iat)),
+        };
+        Ok(self.is_revoked(&token).await?)
     }
 
     /// The claims about the member that the token's scope releases.

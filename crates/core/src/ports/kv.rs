@@ -20,6 +20,16 @@ pub trait KvStore: Send + Sync {
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Removes and returns the value atomically: of concurrent takes, one wins.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// `take`, and only if it found a value, stores `value` under `put_key`
+    /// for `ttl` in the same atomic step: the winner of concurrent takes
+    /// leaves its record, the losers leave nothing.
+    async fn take_and_put(
+        &self,
+        key: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Adds one to a counter that lives `window` from its first increment;
     /// returns the new count.
@@ -47,6 +57,18 @@ impl Kv {
 
     pub async fn take_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         decode(self.0.take(key).await?)
+    }
+
+    /// Takes `key`'s value and, if there was one, leaves `record` under `put_key`.
+    pub async fn take_json_leaving<T: DeserializeOwned, R: Serialize>(
+        &self,
+        key: &str,
+        put_key: &str,
+        record: &R,
+        ttl: i64,
+    ) -> Result<Option<T>, StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Backend(e.to_string()))?;
+        decode(self.0.take_and_put(key, put_key, &bytes, secs(ttl)).await?)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {

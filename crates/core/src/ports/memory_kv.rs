@@ -131,6 +131,23 @@ impl KvStore for MemoryStore {
         })
     }
 
+    async fn take_and_put(
+        &self,
+        key: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|m, now| {
+            if !live(m, key, now) {
+                return None;
+            }
+            let taken = m.remove(key).map(|(v, _)| v);
+            m.insert(put_key.to_owned(), (value.to_vec(), later(now, ttl)));
+            taken
+        })
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.with(|m, _| {
             m.remove(key);

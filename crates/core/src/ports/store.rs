@@ -4,7 +4,7 @@ use crate::account::member::{Member, MemberWrite};
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::oauth::client::Client;
-use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
+use crate::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use crate::oauth::signing_key::StoredKey;
 use async_trait::async_trait;
 
@@ -76,7 +76,8 @@ pub trait KeyStore: Send + Sync {
 
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
-    async fn insert_family(&self, family: &RefreshFamily) -> Result<(), StoreError>;
+    /// Stores a new family and its first token, in one transaction.
+    async fn insert_family(&self, family: &RefreshFamily, first: &RefreshToken) -> Result<(), StoreError>;
     async fn find_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
     /// Returns true if the family was live and is now revoked.
     async fn revoke_family(&self, id: &str) -> Result<bool, StoreError>;
@@ -86,10 +87,13 @@ pub trait RefreshStore: Send + Sync {
     async fn revoke_families_of_client(&self, client_id: &str) -> Result<Vec<String>, StoreError>;
     /// Revokes families tied to an SSO session and not granted `offline_access`.
     async fn revoke_online_families_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
-    async fn insert_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
     async fn find_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError>;
-    /// Marks the token spent if it was not; false if it already was (a reuse).
-    async fn spend_token(&self, hash: &str) -> Result<bool, StoreError>;
+    /// In one transaction: spends the token `old` and stores `successor`
+    /// if `old` was unspent (of concurrent rotations one does this);
+    /// otherwise tells whether `old` was spent into `successor`, stored at
+    /// or after `grace_since` and not spent itself (a retry) or not (a reuse).
+    async fn rotate_token(&self, old: &str, successor: &RefreshToken, grace_since: i64)
+    -> Result<Rotation, StoreError>;
     /// Cleans up tokens and families that expired before `now`.
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
