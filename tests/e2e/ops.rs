@@ -91,13 +91,24 @@ async fn health_readiness_and_metrics(b: Backend) {
         "req-42",
         "the trusted proxy's id echoed"
     );
+    // A stranger's made-up methods do not become label values (a series each).
+    for i in 0..3 {
+        let method = reqwest::Method::from_bytes(format!("STRANGE{i}").as_bytes()).unwrap();
+        reqwest::Client::new()
+            .request(method, app.url("/jwks"))
+            .send()
+            .await
+            .unwrap();
+    }
     let m = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(!m.contains("STRANGE"), "{m}");
+    assert!(m.contains("method=\"other\""), "{m}");
     assert!(
         m.contains("hkid_http_requests_total{method=\"GET\",route=\"/jwks\",status=\"200\"} 2"),
         "{m}"
     );
     assert!(
-        m.contains("hkid_http_request_duration_seconds_count{route=\"/jwks\"} 2"),
+        m.contains("hkid_http_request_duration_seconds_count{route=\"/jwks\"} 5"),
         "{m}"
     );
 }
