@@ -20,6 +20,14 @@ pub struct AuthCode {
     pub session_ms: i64,
 }
 
+impl AuthCode {
+    /// When its session began, in ms (codes stored before `session_ms`: the
+    /// start of the second of `auth_time`, as `Session::started_ms`).
+    pub fn session_started_ms(&self) -> i64 {
+        self.session_ms.max(self.auth_time * 1000)
+    }
+}
+
 /// What a redeemed code issued, kept so that a replay can revoke it
 /// (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.5).
 #[derive(Debug, Clone, Serialize, Deserialize)]

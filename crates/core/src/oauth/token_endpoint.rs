@@ -144,7 +144,7 @@ impl Provider {
             family_id,
             sid: (!offline).then_some(record.sid.as_str()),
             member_id: Some(&member.id),
-            since_ms: record.session_ms.max(record.auth_time * 1000),
+            since_ms: record.session_started_ms(),
         };
         if self.is_revoked(&grant_of).await? {
             if let Some(fid) = family_id {
