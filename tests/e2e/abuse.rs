@@ -9,6 +9,7 @@ use figment::providers::Serialized;
 on_both!(
     a_stranger_cannot_keep_a_member_from_resetting_and_logging_in,
     behind_a_trusted_proxy_each_person_is_counted_by_their_own_address,
+    a_stranger_cannot_park_requests_without_bound,
 );
 
 const STRANGER: &str = "127.0.0.2";
@@ -134,4 +135,44 @@ async fn behind_a_trusted_proxy_each_person_is_counted_by_their_own_address(back
     }
     let b = app.browser_via("127.0.0.2", "192.0.2.99");
     assert_eq!(login(b, email(), "feil passord her").await, 429, "counted as 127.0.0.2");
+}
+
+/// Every `/authorize` that needs a login parks the request for the login
+/// page. From one address group only `session.parked_per_address` are
+/// parked per `session.login_request_ttl`; the next gets a 429 page in the
+/// person's language, and other addresses are not held back.
+async fn a_stranger_cannot_park_requests_without_bound(backend: Backend) {
+    let app = TestApp::start_with(backend, |f| {
+        f.merge(Serialized::default("session.parked_per_address", 20))
+    })
+    .await;
+    let client = app.client().await;
+    let (_, challenge) = pkce();
+    let stranger = app.browser_from(STRANGER);
+    let big = "x".repeat(4000);
+    let authorize = app.authorize_url(&client, &challenge, &[("state", &big), ("nonce", &big)]);
+    for n in 0..20 {
+        let resp = stranger.get(&authorize).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "request {n} is parked");
+    }
+    let resp = stranger.get(&authorize).send().await.unwrap();
+    assert_eq!(resp.status(), 429, "the 21st is not parked");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("For mange innlogginger"), "{page}");
+    let english = app.authorize_url(&client, &challenge, &[("ui_locales", "en")]);
+    let page = stranger.get(&english).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Too many logins"), "{page}");
+
+    // Someone else is not held back, and logs in.
+    let kari = email();
+    app.member(&kari).await;
+    let member = app.browser_from(MEMBER);
+    let resp = member.get(&authorize).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = app.post_login(&member, &location(&resp), &kari, PASSWORD).await;
+    assert!(location(&resp).contains("code="), "{}", location(&resp));
+
+    // The stranger's count ends with the requests' lifetime.
+    app.advance(3601);
+    assert_eq!(stranger.get(&authorize).send().await.unwrap().status(), 303);
 }

@@ -32,6 +32,11 @@ fn positive(values: &[(&'static str, i64)]) -> Result<(), SettingError> {
     }
 }
 
+/// A count as `positive` checks it.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// `[tokens]`: lifetimes in seconds and the access-token algorithm.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +76,9 @@ impl TokenSettings {
 pub struct SessionSettings {
     pub ttl: i64,
     pub login_request_ttl: i64,
+    /// Requests parked for the login page per address group within
+    /// `login_request_ttl` (docs/ABUSE-LIMITS.md).
+    pub parked_per_address: u64,
 }
 
 impl SessionSettings {
@@ -78,6 +86,7 @@ impl SessionSettings {
         positive(&[
             ("session.ttl", self.ttl),
             ("session.login_request_ttl", self.login_request_ttl),
+            ("session.parked_per_address", count(self.parked_per_address)),
         ])
     }
 }
@@ -152,7 +161,6 @@ pub struct OtpSettings {
 
 impl OtpSettings {
     pub fn check(&self) -> Result<(), SettingError> {
-        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         positive(&[
             ("otp.ttl", self.ttl),
             ("otp.max_attempts", count(self.max_attempts)),

@@ -235,10 +235,14 @@ impl TestProvider {
 
     /// Where an authorization request redirects at once (a code or an error).
     pub async fn redirect(&self, client: &Client, session: Option<&Session>, extra: &[(&str, &str)]) -> String {
-        match self.authorize(&self.auth_params(client, extra), session.cloned()).await {
+        match self
+            .authorize(&self.auth_params(client, extra), session.cloned(), None)
+            .await
+        {
             Ok(AuthorizeOutcome::Redirect(url)) => url,
             Ok(other) => panic!("expected a redirect, got {other:?}"),
             Err(AuthorizeError::Page(e)) => panic!("expected a redirect, got the error page {e}"),
+            Err(AuthorizeError::TooManyWaiting) => panic!("expected a redirect, got too many waiting"),
             Err(AuthorizeError::Core(e)) => panic!("{e}"),
         }
     }

@@ -142,6 +142,8 @@ enum PageErrorKind {
     BadRequest(String),
     /// The step expired or its request is gone.
     Expired,
+    /// Too many logins waiting from the person's address group.
+    TooManyWaiting,
     Internal(CoreError),
 }
 
@@ -151,6 +153,9 @@ impl PageError {
     }
     pub fn expired() -> Self {
         Self::of(PageErrorKind::Expired)
+    }
+    pub fn too_many_waiting() -> Self {
+        Self::of(PageErrorKind::TooManyWaiting)
     }
     fn of(kind: PageErrorKind) -> Self {
         Self { kind, locale: None }
@@ -176,6 +181,7 @@ impl IntoResponse for PageError {
                 (StatusCode::BAD_REQUEST, PageFailure::BadRequest(detail))
             }
             PageErrorKind::Expired => (StatusCode::BAD_REQUEST, PageFailure::Expired),
+            PageErrorKind::TooManyWaiting => (StatusCode::TOO_MANY_REQUESTS, PageFailure::TooManyWaiting),
             PageErrorKind::Internal(e) => {
                 log_internal(&e);
                 (StatusCode::INTERNAL_SERVER_ERROR, PageFailure::Internal)

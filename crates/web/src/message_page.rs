@@ -39,6 +39,7 @@ pub enum PageFailure {
     /// With a detail for the relying party's developer, in English like the protocol.
     BadRequest(String),
     Expired,
+    TooManyWaiting,
     Internal,
 }
 
@@ -57,6 +58,7 @@ impl MessagePage {
         let (title, message) = match kind {
             PageFailure::BadRequest(detail) => (t.error_title, format!("{} ({detail})", t.bad_request)),
             PageFailure::Expired => (t.expired_title, t.expired.to_owned()),
+            PageFailure::TooManyWaiting => (t.too_many_waiting_title, t.too_many_waiting.to_owned()),
             PageFailure::Internal => (t.error_title, t.internal.to_owned()),
         };
         let link = (kind == &PageFailure::Expired).then(|| ("/login".to_owned(), t.back_to_login.to_owned()));

@@ -66,6 +66,8 @@ pub struct Texts {
     pub expired_title: &'static str,
     pub expired: &'static str,
     pub internal: &'static str,
+    pub too_many_waiting_title: &'static str,
+    pub too_many_waiting: &'static str,
     pub back_to_login: &'static str,
 }
 
@@ -131,6 +133,8 @@ pub static NB: Texts = Texts {
     expired_title: "Siden er utløpt",
     expired: "Siden er utløpt. Gå tilbake til tjenesten du kom fra og prøv igjen.",
     internal: "En teknisk feil oppstod. Prøv igjen om litt.",
+    too_many_waiting_title: "For mange innlogginger",
+    too_many_waiting: "Det er startet for mange innlogginger fra din adresse. Vent en stund og prøv igjen.",
     back_to_login: "Tilbake til innlogging",
 };
 
@@ -196,6 +200,8 @@ pub static EN: Texts = Texts {
     expired_title: "The page has expired",
     expired: "The page has expired. Go back to the service you came from and try again.",
     internal: "A technical error occurred. Please try again shortly.",
+    too_many_waiting_title: "Too many logins",
+    too_many_waiting: "Too many logins have been started from your address. Wait a while and try again.",
     back_to_login: "Back to login",
 };
 

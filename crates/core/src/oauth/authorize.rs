@@ -2,6 +2,7 @@
 //! RFC 7636 (PKCE) and RFC 9207 (`iss` in the response).
 
 use crate::account::session::Session;
+use crate::client_address::limit_group;
 use crate::error::{CoreError, OAuthError, OAuthErrorCode};
 use crate::oauth::authorization_code::{AuthCode, code_key};
 use crate::oauth::params::Params;
@@ -54,6 +55,9 @@ pub enum AuthorizeOutcome {
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: shown as a page, never a redirect.
     Page(OAuthError),
+    /// The asking address group has `session.parked_per_address` requests
+    /// waiting already (docs/ABUSE-LIMITS.md): a 429 page.
+    TooManyWaiting,
     Core(CoreError),
 }
 
@@ -67,6 +71,15 @@ impl From<crate::error::StoreError> for AuthorizeError {
     fn from(e: crate::error::StoreError) -> Self {
         AuthorizeError::Core(e.into())
     }
+}
+
+/// Longer hints are ignored (OIDC Core §3.1.2.1 lets us), so a parked
+/// request stays small: an e-mail address is at most 254 characters.
+const MAX_LOGIN_HINT: usize = 320;
+const MAX_UI_LOCALES: usize = 128;
+
+fn hint(value: Option<&str>, max: usize) -> Option<String> {
+    value.filter(|v| v.len() <= max).map(str::to_owned)
 }
 
 pub(crate) fn request_key(id: &str) -> String {
@@ -104,11 +117,13 @@ impl Provider {
         redirect_with(redirect_uri, &p)
     }
 
-    /// Validates an authorization request and decides: code now, login page, or error.
+    /// Validates an authorization request from `ip` and decides: code now,
+    /// login page, or error.
     pub async fn authorize(
         &self,
         params: &Params,
         session: Option<Session>,
+        ip: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         // Until client and redirect URI are verified, errors are pages (RFC 6749 §4.1.2.1).
         let client_id = params
@@ -137,7 +152,7 @@ impl Provider {
                 return Ok(AuthorizeOutcome::Redirect(self.error_redirect(redirect_uri, state, &e)));
             }
         };
-        self.continue_authorization(request, session).await
+        self.continue_authorization(request, session, &limit_group(ip)).await
     }
 
     fn validate_request(&self, p: &Params, client: &crate::oauth::client::Client) -> Result<AuthRequest, OAuthError> {
@@ -241,8 +256,8 @@ impl Provider {
             prompt_none,
             prompt_consent,
             max_age,
-            login_hint: p.get("login_hint")?.map(str::to_owned),
-            ui_locales: p.get("ui_locales")?.map(str::to_owned),
+            login_hint: hint(p.get("login_hint")?, MAX_LOGIN_HINT),
+            ui_locales: hint(p.get("ui_locales")?, MAX_UI_LOCALES),
             // A hint for someone else, or from another issuer, never matches a session.
             hint_sub: p.get("id_token_hint")?.map(|h| {
                 self.verify_id_token_hint(h)
@@ -256,10 +271,11 @@ impl Provider {
 
     /// With a usable session, issue the code; otherwise ask for a login
     /// (or, with `prompt=none`, answer `login_required`).
-    pub async fn continue_authorization(
+    async fn continue_authorization(
         &self,
         request: AuthRequest,
         session: Option<Session>,
+        group: &str,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         let usable = match session {
             Some(s) if self.session_meets(&request, &s) => {
@@ -288,13 +304,13 @@ impl Provider {
                     "the person has not allowed this client",
                 ));
             }
-            let request_id = self.park_request(&request).await?;
+            let request_id = self.park_request(&request, group).await?;
             return Ok(AuthorizeOutcome::Consent { request_id });
         }
         if request.prompt_none {
             return Ok(refuse(OAuthErrorCode::LoginRequired, "the person is not logged in"));
         }
-        let request_id = self.park_request(&request).await?;
+        let request_id = self.park_request(&request, group).await?;
         Ok(AuthorizeOutcome::Login { request_id })
     }
 
@@ -313,8 +329,19 @@ impl Provider {
         recent && (hinted || fresh)
     }
 
-    /// Keeps a request while the person logs in or consents.
-    async fn park_request(&self, request: &AuthRequest) -> Result<String, CoreError> {
+    /// Keeps a request while the person logs in or consents: at most
+    /// `session.parked_per_address` from one address group within
+    /// `session.login_request_ttl`, so a stranger's requests stay bounded.
+    async fn park_request(&self, request: &AuthRequest, group: &str) -> Result<String, AuthorizeError> {
+        let s = &self.settings.session;
+        let parked_so_far = self
+            .kv
+            .incr(&format!("authreq:ip:{group}"), s.login_request_ttl)
+            .await?;
+        if parked_so_far > s.parked_per_address {
+            tracing::warn!(group, parked_so_far, "authorize.too_many_waiting");
+            return Err(AuthorizeError::TooManyWaiting);
+        }
         let request_id = random_token(24);
         let parked = AuthRequest {
             parked_ms: self.clock.now_millis(),
@@ -383,17 +410,20 @@ mod tests {
         let client = t.client(|_| {}).await;
         let mut p = t.auth_params(&client, &[("client_id", "nobody")]);
         assert_eq!(
-            page_error(t.authorize(&p, None).await).code,
+            page_error(t.authorize(&p, None, None).await).code,
             OAuthErrorCode::InvalidClient
         );
         p = t.auth_params(&client, &[("redirect_uri", "https://evil.example/cb")]);
         assert_eq!(
-            page_error(t.authorize(&p, None).await).code,
+            page_error(t.authorize(&p, None, None).await).code,
             OAuthErrorCode::InvalidRequest
         );
         // Exact match only: a path or query added to a registered URI is another URI.
         p = t.auth_params(&client, &[("redirect_uri", "https://rp.example/cb/x")]);
-        assert!(matches!(t.authorize(&p, None).await, Err(AuthorizeError::Page(_))));
+        assert!(matches!(
+            t.authorize(&p, None, None).await,
+            Err(AuthorizeError::Page(_))
+        ));
     }
 
     #[tokio::test]
@@ -422,7 +452,7 @@ mod tests {
         assert!(description.contains("public clients"), "{description}");
         // A confidential client may leave PKCE out.
         let confidential = t.client(|_| {}).await;
-        let Ok(AuthorizeOutcome::Login { .. }) = t.authorize(&t.auth_params(&confidential, &no_pkce), None).await
+        let Ok(AuthorizeOutcome::Login { .. }) = t.authorize(&t.auth_params(&confidential, &no_pkce), None, None).await
         else {
             panic!("a confidential client without PKCE goes on to the login page");
         };
@@ -449,7 +479,9 @@ mod tests {
         let url = t.redirect(&client, Some(&session), &[]).await;
         assert!(query(&url, "code").is_some(), "{url}");
         let asks_login = async |extra: &[(&str, &str)]| {
-            let outcome = t.authorize(&t.auth_params(&client, extra), Some(session.clone())).await;
+            let outcome = t
+                .authorize(&t.auth_params(&client, extra), Some(session.clone()), None)
+                .await;
             matches!(outcome, Ok(AuthorizeOutcome::Login { .. }))
         };
         assert!(asks_login(&[("prompt", "login")]).await);
@@ -470,7 +502,8 @@ mod tests {
     async fn a_parked_request_waits_for_the_login_and_then_expires() {
         let t = TestProvider::new();
         let client = t.client(|_| {}).await;
-        let Ok(AuthorizeOutcome::Login { request_id }) = t.authorize(&t.auth_params(&client, &[]), None).await else {
+        let Ok(AuthorizeOutcome::Login { request_id }) = t.authorize(&t.auth_params(&client, &[]), None, None).await
+        else {
             panic!("expected the login page");
         };
         let parked = t.find_auth_request(&request_id).await.unwrap().unwrap();
@@ -478,5 +511,70 @@ mod tests {
         assert_eq!(parked.code_challenge.as_deref(), Some(crate::testing::CHALLENGE));
         t.clock.advance(t.settings.session.login_request_ttl);
         assert!(t.find_auth_request(&request_id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn one_address_group_parks_only_so_many_requests_per_lifetime() {
+        let t = TestProvider::with(|s| s.session.parked_per_address = 3);
+        let client = t.client(|_| {}).await;
+        let p = t.auth_params(&client, &[]);
+        for ip in ["2001:db8::1", "2001:db8::2", "2001:db8::3"] {
+            let outcome = t.authorize(&p, None, Some(ip)).await;
+            assert!(matches!(outcome, Ok(AuthorizeOutcome::Login { .. })), "{outcome:?}");
+        }
+        let outcome = t.authorize(&p, None, Some("2001:db8::4")).await;
+        assert!(
+            matches!(outcome, Err(AuthorizeError::TooManyWaiting)),
+            "one /64: {outcome:?}"
+        );
+        let outcome = t.authorize(&p, None, Some("192.0.2.1")).await;
+        assert!(
+            matches!(outcome, Ok(AuthorizeOutcome::Login { .. })),
+            "another group: {outcome:?}"
+        );
+        t.clock.advance(t.settings.session.login_request_ttl);
+        let outcome = t.authorize(&p, None, Some("2001:db8::4")).await;
+        assert!(
+            matches!(outcome, Ok(AuthorizeOutcome::Login { .. })),
+            "a new window: {outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_needs_no_page_is_not_counted() {
+        let t = TestProvider::with(|s| s.session.parked_per_address = 1);
+        let client = t.client(|_| {}).await;
+        let m = t.member("kari@hk.no").await;
+        let s = t.session(&m).await;
+        for _ in 0..3 {
+            let outcome = t
+                .authorize(&t.auth_params(&client, &[]), Some(s.clone()), Some("192.0.2.1"))
+                .await;
+            assert!(matches!(outcome, Ok(AuthorizeOutcome::Redirect(_))), "{outcome:?}");
+        }
+        let outcome = t.authorize(&t.auth_params(&client, &[]), None, Some("192.0.2.1")).await;
+        assert!(matches!(outcome, Ok(AuthorizeOutcome::Login { .. })), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn long_hints_are_not_kept() {
+        let t = TestProvider::new();
+        let client = t.client(|_| {}).await;
+        let long = "x".repeat(MAX_LOGIN_HINT + 1);
+        let extra = [("login_hint", long.as_str()), ("ui_locales", long.as_str())];
+        let Ok(AuthorizeOutcome::Login { request_id }) = t.authorize(&t.auth_params(&client, &extra), None, None).await
+        else {
+            panic!("expected the login page");
+        };
+        let parked = t.find_auth_request(&request_id).await.unwrap().unwrap();
+        assert_eq!((parked.login_hint, parked.ui_locales), (None, None));
+        let extra = [("login_hint", "kari@hk.no"), ("ui_locales", "en nb")];
+        let Ok(AuthorizeOutcome::Login { request_id }) = t.authorize(&t.auth_params(&client, &extra), None, None).await
+        else {
+            panic!("expected the login page");
+        };
+        let parked = t.find_auth_request(&request_id).await.unwrap().unwrap();
+        assert_eq!(parked.login_hint.as_deref(), Some("kari@hk.no"));
+        assert_eq!(parked.ui_locales.as_deref(), Some("en nb"));
     }
 }

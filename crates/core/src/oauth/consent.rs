@@ -116,7 +116,10 @@ mod tests {
     use crate::testing::{TestProvider, query};
 
     async fn consent_request(t: &TestProvider, client: &Client, session: &Session, extra: &[(&str, &str)]) -> String {
-        match t.authorize(&t.auth_params(client, extra), Some(session.clone())).await {
+        match t
+            .authorize(&t.auth_params(client, extra), Some(session.clone()), None)
+            .await
+        {
             Ok(AuthorizeOutcome::Consent { request_id }) => request_id,
             other => panic!("expected the consent page, got {other:?}"),
         }
@@ -174,7 +177,10 @@ mod tests {
     }
 
     async fn login_request(t: &TestProvider, client: &Client, session: &Session, extra: &[(&str, &str)]) -> String {
-        match t.authorize(&t.auth_params(client, extra), Some(session.clone())).await {
+        match t
+            .authorize(&t.auth_params(client, extra), Some(session.clone()), None)
+            .await
+        {
             Ok(AuthorizeOutcome::Login { request_id }) => request_id,
             other => panic!("expected the login page, got {other:?}"),
         }
