@@ -171,8 +171,6 @@ async fn a_stranger_cannot_park_requests_without_bound(backend: Backend) {
     assert_eq!(resp.status(), 303);
     let resp = app.post_login(&member, &location(&resp), &kari, PASSWORD).await;
     assert!(location(&resp).contains("code="), "{}", location(&resp));
-
-    // The stranger's count ends with the requests' lifetime.
-    app.advance(3601);
-    assert_eq!(stranger.get(&authorize).send().await.unwrap().status(), 303);
+    // The window's end is the unit test's (Redis keeps real time, not the
+    // test's shifted clock): one_address_group_parks_only_so_many_requests_per_lifetime.
 }
