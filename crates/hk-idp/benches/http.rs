@@ -153,6 +153,12 @@ async fn main() {
         // The benchmark asks for many one-time codes from one address.
         .merge(Serialized::default("otp.per_email", 1_000_000_000))
         .merge(Serialized::default("otp.per_address", 1_000_000_000))
+        .merge(Serialized::default("otp.per_email_all_addresses", 1_000_000_000))
+        // ... parks many login requests from one address ...
+        .merge(Serialized::default("session.parked_per_address", 1_000_000_000))
+        // ... and tries many wrong passwords: no throttle waits.
+        .merge(Serialized::default("login.account_free_failures", 1_000_000_000))
+        .merge(Serialized::default("login.address_free_failures", 1_000_000_000))
         .merge(Serialized::default("admin.token", BENCH_ADMIN));
     let settings = Settings::from_figment(fig).unwrap();
     let app = App::build(&settings).await.unwrap();
@@ -303,6 +309,36 @@ async fn main() {
         verify_rate,
     ));
     phase("after logins", &mut rss);
+
+    // A wrong password must cost the same whether or not the e-mail is registered.
+    p.create_member(
+        NewMember {
+            email: "wrong@hk.no".into(),
+            password: Some(pw.into()),
+            ..Default::default()
+        },
+        15,
+        &hk_idp_core::audit::Actor::cli(),
+    )
+    .await
+    .unwrap();
+    let wrong_password = |email: &'static str| {
+        let (b, csrf, url) = (browser.clone(), csrf.clone(), login_url.clone());
+        move || {
+            let (b, csrf, url) = (b.clone(), csrf.clone(), url.clone());
+            async move {
+                let form = [
+                    ("csrf_token", csrf.as_str()),
+                    ("email", email),
+                    ("password", "feil passord her"),
+                ];
+                let r = b.post(&url).form(&form).send();
+                r.await.is_ok_and(|r| r.status() == 400)
+            }
+        }
+    };
+    let (lat_wrong_known, lat_wrong_unknown) =
+        paired_median_latency(wrong_password("wrong@hk.no"), wrong_password("ukjent@hk.no"), 300).await;
 
     // Activation step 1 must cost the same whether or not the e-mail is registered.
     let pending = "pending@hk.no";
@@ -455,6 +491,10 @@ async fn main() {
     println!(
         "- activation step 1, one request at a time (median of 300 each, taken in turn): registered {lat_registered:.2?}, unknown {lat_unknown:.2?} (ratio {:.2}).",
         lat_registered.as_secs_f64() / lat_unknown.as_secs_f64()
+    );
+    println!(
+        "- wrong password, one request at a time (median of 300 each, taken in turn): registered e-mail {lat_wrong_known:.2?}, unknown {lat_wrong_unknown:.2?} (ratio {:.2}).",
+        lat_wrong_known.as_secs_f64() / lat_wrong_unknown.as_secs_f64()
     );
     println!(
         "- import of {ROWS} rows ({} MiB of CSV): {first:.1?} the first time, {again:.1?} again.",

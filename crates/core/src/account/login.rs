@@ -4,8 +4,10 @@
 use crate::account::email::Email;
 use crate::account::member::{Member, MemberWrite};
 use crate::account::password_policy::MAX_PASSWORD_CHARS;
+use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::provider::Provider;
+use crate::secret::random_token;
 
 /// How a login attempt ended.
 #[derive(Debug)]
@@ -37,19 +39,10 @@ impl Provider {
         let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
         let candidate = if too_long { None } else { usable_hash };
         let verdict = self.passwords.verify(password.clone(), candidate).await?;
-        if !verdict.ok || member.is_none() {
-            self.record_login_failure(email, ip.as_deref()).await?;
-        }
-        let Some(mut member) = member else {
-            tracing::info!("login.failed");
+        let (true, Some(mut member)) = (verdict.ok, member.clone()) else {
+            self.record_failed_login(email, member.as_ref(), ip).await?;
             return Ok(LoginOutcome::Failed);
         };
-        if !verdict.ok {
-            let failures = self.members.increment_failed_logins(&member.id).await?;
-            tracing::info!(member_id = %member.id, failures, "login.failed");
-            self.audit_member("login.failed", &member.id, None, ip).await;
-            return Ok(LoginOutcome::Failed);
-        }
         self.clear_login_throttle(email).await?;
         if member.failed_logins > 0 {
             self.members.reset_failed_logins(&member.id).await?;
@@ -69,6 +62,36 @@ impl Provider {
         tracing::info!(member_id = %member.id, "login.succeeded");
         self.audit_member("login.succeeded", &member.id, None, ip).await;
         Ok(LoginOutcome::Success(member))
+    }
+
+    /// A failure does the same work whether or not the e-mail is a member's
+    /// (docs/SECURITY-RULES.md 3.1): the throttle counts, the failure count
+    /// (for an unknown e-mail the same statement on an id nobody has) and
+    /// an audit event.
+    async fn record_failed_login(
+        &self,
+        email: &str,
+        member: Option<&Member>,
+        ip: Option<String>,
+    ) -> Result<(), CoreError> {
+        self.record_login_failure(email, ip.as_deref()).await?;
+        let nobody = random_token(16);
+        let id = member.map_or(nobody.as_str(), |m| m.id.as_str());
+        let failures = self.members.increment_failed_logins(id).await?;
+        match member {
+            Some(m) => {
+                tracing::info!(member_id = %m.id, failures, "login.failed");
+                self.audit_member("login.failed", &m.id, None, ip).await;
+            }
+            None => {
+                tracing::info!("login.failed");
+                let event = AuditEvent::new("login.failed", "anonymous".into(), self.clock.now())
+                    .ip(ip)
+                    .detail("unknown e-mail");
+                self.record(event).await;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -93,6 +116,26 @@ mod tests {
             t.login(" Kari@HK.no ", PASSWORD.into(), None).await.unwrap(),
             LoginOutcome::Success(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_and_an_unknown_e_mail_write_alike() {
+        let t = TestProvider::new();
+        t.member("kari@hk.no").await;
+        let before = t.db.event_kinds().len();
+        t.login("kari@hk.no", "feil passord".into(), Some("192.0.2.1".into()))
+            .await
+            .unwrap();
+        t.login("ukjent@hk.no", "feil passord".into(), Some("192.0.2.1".into()))
+            .await
+            .unwrap();
+        assert_eq!(t.db.event_kinds()[before..], ["login.failed", "login.failed"]);
+        let events = t.db.events.lock().unwrap();
+        let unknown = events.last().unwrap();
+        assert_eq!(
+            (unknown.member_id.as_deref(), unknown.ip.as_deref()),
+            (None, Some("192.0.2.1"))
+        );
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ pub trait MemberStore: Send + Sync {
     /// Applies one change at `now`; false if the member is gone or the
     /// change's condition did not hold (nothing was written).
     async fn write_member(&self, id: &str, write: &MemberWrite, now: i64) -> Result<bool, StoreError>;
-    /// Adds one to the failure count and returns the new count.
+    /// Adds one to the failure count and returns the new count (0: no such member).
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError>;
     async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError>;
     async fn delete_member(&self, id: &str) -> Result<bool, StoreError>;

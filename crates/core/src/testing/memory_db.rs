@@ -110,10 +110,12 @@ impl MemberStore for MemoryDb {
         Ok(true)
     }
     async fn increment_failed_logins(&self, id: &str) -> Result<i32, StoreError> {
+        // As in SQL: no such member, nothing counted.
         let mut all = self.members.lock().unwrap();
-        let m = all.get_mut(id).ok_or(StoreError::NotFound)?;
-        m.failed_logins += 1;
-        Ok(m.failed_logins)
+        Ok(all.get_mut(id).map_or(0, |m| {
+            m.failed_logins += 1;
+            m.failed_logins
+        }))
     }
     async fn reset_failed_logins(&self, id: &str) -> Result<(), StoreError> {
         if let Some(m) = self.members.lock().unwrap().get_mut(id) {
