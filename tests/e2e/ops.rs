@@ -11,7 +11,7 @@ on_both!(
     discovery_lists_every_endpoint,
     health_readiness_and_metrics,
     pages_carry_security_headers,
-    key_rotation_publishes_both_keys_and_signs_with_the_new,
+    key_rotation_publishes_the_new_keys_first_then_signs_with_them,
     signing_keys_are_encrypted_at_rest_with_a_kek,
     cookies_are_secure_behind_an_https_issuer,
 );
@@ -144,7 +144,7 @@ async fn pages_carry_security_headers(b: Backend) {
     assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
 }
 
-async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
+async fn key_rotation_publishes_the_new_keys_first_then_signs_with_them(b: Backend) {
     let app = TestApp::start(b).await;
     let mail = email();
     app.member(&mail).await;
@@ -165,9 +165,19 @@ async fn key_rotation_publishes_both_keys_and_signs_with_the_new(b: Backend) {
     let old_kid = kid(old["id_token"].as_str().unwrap());
 
     let s = &app.services;
-    hk_idp_jose::rotate_keys(&s.sql, &s.keyring, s.provider.clock.now())
+    hk_idp_jose::rotate_keys(&s.sql, &s.keyring, s.provider.clock.now(), s.key_schedule)
         .await
         .unwrap();
+    s.reload_keys().await.unwrap();
+    let (verifier, challenge) = pkce();
+    let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
+    let meanwhile = app.redeem(&client, &code, &verifier).await;
+    assert_eq!(
+        kid(meanwhile["id_token"].as_str().unwrap()),
+        old_kid,
+        "published first: the old key signs while relying parties may hold a JWKS without the new"
+    );
+    app.advance(s.key_schedule.publish_first);
     s.reload_keys().await.unwrap();
 
     let jwks: Value = reqwest::get(app.url("/jwks")).await.unwrap().json().await.unwrap();
@@ -219,7 +229,7 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
     // Without the KEK the keys cannot be opened: start-up fails, naming the setting.
     let ring = hk_idp_jose::KeyRing::new(None).unwrap();
-    let err = ring.load(&keys).unwrap_err().to_string();
+    let err = ring.load(&keys, 0, 0).unwrap_err().to_string();
     assert!(err.contains("keys.encryption_key"), "{err}");
 }
 

@@ -120,11 +120,16 @@ async fn sql_store_passes_the_contract(b: Backend) {
         created_at: at,
         retire_after: None,
     };
-    let k1 = format!("k1{id}");
+    let (k1, k2) = (format!("k1{id}"), format!("k2{id}"));
     s.insert_key(&key(&k1, 10)).await.unwrap();
-    assert!(s.retire_active_keys(100).await.unwrap() >= 1);
-    let retired = s.list_keys().await.unwrap().into_iter().find(|k| k.kid == k1).unwrap();
-    assert_eq!(retired.retire_after, Some(100));
+    assert!(s.rotate_keys(100, &[key(&k2, 50)]).await.unwrap() >= 1);
+    let keys = s.list_keys().await.unwrap();
+    let find = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().retire_after;
+    assert_eq!(
+        (find(&k1), find(&k2)),
+        (Some(100), None),
+        "the old retires, the new one signs"
+    );
     s.delete_keys_retired_before(101).await.unwrap();
     assert!(!s.list_keys().await.unwrap().iter().any(|k| k.kid == k1));
 

@@ -7,12 +7,14 @@ use hk_idp_core::Provider;
 use hk_idp_core::account::password_hashing::PasswordHasher;
 use hk_idp_core::mail_queue::{MailQueue, RetryPolicy};
 use hk_idp_core::oauth::client_cache::CachedClientStore;
+use hk_idp_core::oauth::signing_key::JWKS_MAX_AGE;
 use hk_idp_core::ports::clock::{Clock, SystemClock};
 use hk_idp_core::ports::kv::{Kv, KvStore};
 use hk_idp_core::ports::memory_kv::MemoryStore;
 use hk_idp_core::ports::store::KeyStore;
 use hk_idp_core::secret::random_token;
 use hk_idp_jose::KeyRing;
+use hk_idp_jose::KeySchedule;
 use hk_idp_mail::LettreMailer;
 use hk_idp_store_kv::RedisStore;
 use hk_idp_store_sql::SqlStore;
@@ -28,6 +30,8 @@ pub struct Services {
     pub sql: SqlStore,
     pub keyring: Arc<KeyRing>,
     pub provider: Provider,
+    /// When new keys start signing and old ones leave the JWKS.
+    pub key_schedule: KeySchedule,
 }
 
 impl Services {
@@ -61,7 +65,12 @@ impl Services {
             },
         );
         let pepper = sql.get_or_create_secret("pepper", &random_token(32)).await?;
-        hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), ps.max_token_lifetime()).await?;
+        let reload = i64::from(settings.keys.reload_interval);
+        let key_schedule = KeySchedule {
+            publish_first: JWKS_MAX_AGE + reload,
+            keep_retired: ps.max_token_lifetime() + reload,
+        };
+        hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), key_schedule).await?;
         let store = Arc::new(sql.clone());
         let provider = Provider {
             settings: Arc::new(ps),
@@ -82,13 +91,18 @@ impl Services {
             mail,
             pepper: Arc::from(pepper.into_bytes()),
         };
-        Ok(Self { sql, keyring, provider })
+        Ok(Self {
+            sql,
+            keyring,
+            provider,
+            key_schedule,
+        })
     }
 
     /// Reloads the published keys (after a rotation by any node) and drops expired ones.
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let p = &self.provider;
-        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), p.settings.max_token_lifetime()).await?;
+        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), self.key_schedule).await?;
         Ok(())
     }
 }

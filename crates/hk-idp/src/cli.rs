@@ -105,10 +105,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate) => {
             let s = open(&settings).await?;
             let now = s.provider.clock.now();
-            let fresh = hk_idp_jose::rotate_keys(&s.sql, &s.keyring, now).await?;
+            let fresh = hk_idp_jose::rotate_keys(&s.sql, &s.keyring, now, s.key_schedule).await?;
+            let signs_from = now + s.key_schedule.publish_first;
             let kids: Vec<_> = fresh
                 .iter()
-                .map(|k| json!({"kid": k.kid, "alg": k.alg.as_str()}))
+                .map(|k| json!({"kid": k.kid, "alg": k.alg.as_str(), "signs_from": signs_from}))
                 .collect();
             let text = fresh
                 .iter()
@@ -118,7 +119,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             print(
                 json,
                 json!({"keys": kids}),
-                &format!("new signing keys:\n{text}\nold keys stay published until their tokens expire"),
+                &format!(
+                    "new signing keys, published now, signing in {} s:\n{text}\nold keys sign until then and stay published until their tokens expire",
+                    s.key_schedule.publish_first
+                ),
             );
             Ok(())
         }

@@ -34,6 +34,23 @@ pub struct KeyRing {
     loaded: RwLock<Arc<Loaded>>,
 }
 
+/// Which key signs per algorithm at `now` (publish first, then sign): of the
+/// keys not yet retired, the newest published at least `publish_first`
+/// seconds ago, so every relying party's cached JWKS has it. A rotation
+/// leaves the old key signing until then. With none that old (the very
+/// first keys: nobody has a JWKS yet), the newest not retired.
+pub fn signing_kids(keys: &[StoredKey], now: i64, publish_first: i64) -> HashMap<SigningAlg, &str> {
+    let mut chosen: HashMap<SigningAlg, (bool, i64, &str)> = HashMap::new();
+    for key in keys.iter().filter(|k| k.retire_after.is_none_or(|r| r > now)) {
+        let candidate = (key.created_at + publish_first <= now, key.created_at, key.kid.as_str());
+        let best = chosen.entry(key.alg).or_insert(candidate);
+        if (candidate.0, candidate.1) > (best.0, best.1) {
+            *best = candidate;
+        }
+    }
+    chosen.into_iter().map(|(alg, (_, _, kid))| (alg, kid)).collect()
+}
+
 impl KeyRing {
     /// `kek`: 32-byte key-encryption key; with it, private keys are stored as JWE (dir, A256GCM).
     pub fn new(kek: Option<Vec<u8>>) -> Result<Self, KeyRingError> {
@@ -82,12 +99,12 @@ impl KeyRing {
         Jwk::from_bytes(bytes).map_err(|e| bad(e.to_string()))
     }
 
-    /// Replaces the loaded keys. `keys` are the published ones; those not
-    /// retired sign (the newest per algorithm).
-    pub fn load(&self, keys: &[StoredKey]) -> Result<(), KeyRingError> {
+    /// Replaces the loaded keys. Every key in `keys` is published; per
+    /// algorithm one signs (`signing_kids`).
+    pub fn load(&self, keys: &[StoredKey], now: i64, publish_first: i64) -> Result<(), KeyRingError> {
         let mut next = Loaded::default();
         let mut public = Vec::new();
-        let mut newest: HashMap<SigningAlg, i64> = HashMap::new();
+        let chosen = signing_kids(keys, now, publish_first);
         for key in keys {
             let jwk = self.open(key)?;
             let bad = |e: josekit::JoseError| KeyRingError::BadKey {
@@ -114,8 +131,7 @@ impl KeyRing {
             pubkey.set_key_use("sig");
             public.push(Value::Object(pubkey.into()));
             next.verifiers.insert(key.kid.clone(), verifier);
-            if key.retire_after.is_none() && newest.get(&key.alg).is_none_or(|t| key.created_at >= *t) {
-                newest.insert(key.alg, key.created_at);
+            if chosen.get(&key.alg) == Some(&key.kid.as_str()) {
                 next.signers.insert(key.alg, (key.kid.clone(), signer));
             }
         }
@@ -125,6 +141,11 @@ impl KeyRing {
             *slot = Arc::new(next);
         }
         Ok(())
+    }
+
+    /// The key id that signs for `alg`.
+    pub fn signing_kid(&self, alg: SigningAlg) -> Option<String> {
+        self.current().signers.get(&alg).map(|(kid, _)| kid.clone())
     }
 
     fn current(&self) -> Arc<Loaded> {
@@ -169,5 +190,49 @@ impl TokenSigner for KeyRing {
     /// The JWKS document, rendered when the keys were loaded.
     fn jwks(&self) -> Arc<[u8]> {
         Arc::clone(&self.current().jwks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signing_kids;
+    use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
+
+    fn key(kid: &str, created_at: i64, retire_after: Option<i64>) -> StoredKey {
+        StoredKey {
+            kid: kid.into(),
+            alg: SigningAlg::ES256,
+            private_key: String::new(),
+            created_at,
+            retire_after,
+        }
+    }
+
+    fn signer(keys: &[StoredKey], now: i64) -> String {
+        signing_kids(keys, now, 360)[&SigningAlg::ES256].to_owned()
+    }
+
+    #[test]
+    fn a_new_key_signs_only_once_every_cache_has_it() {
+        // Rotated at 1000: the old key retires at 1360, when the new one has been published for 360 s.
+        let keys = [key("old", 0, Some(1360)), key("new", 1000, None)];
+        assert_eq!(signer(&keys, 1000), "old");
+        assert_eq!(signer(&keys, 1359), "old");
+        assert_eq!(signer(&keys, 1360), "new");
+        assert_eq!(signer(&keys, 9999), "new");
+    }
+
+    #[test]
+    fn the_first_keys_sign_at_once_and_rotations_in_a_row_hand_over_in_order() {
+        assert_eq!(signer(&[key("first", 1000, None)], 1000), "first");
+        // Rotated at 1000 and again at 1100.
+        let keys = [
+            key("a", 0, Some(1360)),
+            key("b", 1000, Some(1460)),
+            key("c", 1100, None),
+        ];
+        assert_eq!(signer(&keys, 1200), "a");
+        assert_eq!(signer(&keys, 1400), "b");
+        assert_eq!(signer(&keys, 1460), "c");
     }
 }

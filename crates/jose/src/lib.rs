@@ -5,4 +5,4 @@ mod keyring;
 mod lifecycle;
 
 pub use keyring::{KeyRing, KeyRingError};
-pub use lifecycle::{ensure_keys, generate_key, rotate_keys};
+pub use lifecycle::{KeySchedule, ensure_keys, generate_key, rotate_keys};

@@ -36,10 +36,26 @@ pub fn generate_key(ring: &KeyRing, alg: SigningAlg, now: i64) -> Result<StoredK
     })
 }
 
+/// When keys change hands (README, `keys rotate`).
+#[derive(Debug, Clone, Copy)]
+pub struct KeySchedule {
+    /// Seconds a new key is published before it signs: the JWKS cache
+    /// lifetime plus the nodes' reload interval.
+    pub publish_first: i64,
+    /// Seconds a retired key stays published: the longest token lifetime
+    /// plus the reload interval (a node may sign with it until it reloads).
+    pub keep_retired: i64,
+}
+
 /// Makes sure every algorithm has a signing key, removes keys past their
 /// grace period, and loads the published keys into `ring`.
-pub async fn ensure_keys(store: &dyn KeyStore, ring: &KeyRing, now: i64, grace: i64) -> Result<(), CoreError> {
-    store.delete_keys_retired_before(now - grace).await?;
+pub async fn ensure_keys(
+    store: &dyn KeyStore,
+    ring: &KeyRing,
+    now: i64,
+    schedule: KeySchedule,
+) -> Result<(), CoreError> {
+    store.delete_keys_retired_before(now - schedule.keep_retired).await?;
     let keys = store.list_keys().await?;
     let mut created = false;
     for alg in SigningAlg::ALL {
@@ -52,17 +68,23 @@ pub async fn ensure_keys(store: &dyn KeyStore, ring: &KeyRing, now: i64, grace: 
         }
     }
     let keys = if created { store.list_keys().await? } else { keys };
-    ring.load(&keys).map_err(internal)
+    ring.load(&keys, now, schedule.publish_first).map_err(internal)
 }
 
-/// Retires the signing keys and adds new ones; the old stay published for `grace` seconds.
-pub async fn rotate_keys(store: &dyn KeyStore, ring: &KeyRing, now: i64) -> Result<Vec<StoredKey>, CoreError> {
-    store.retire_active_keys(now).await?;
-    let mut fresh = Vec::new();
-    for alg in SigningAlg::ALL {
-        let key = generate_key(ring, alg, now).map_err(internal)?;
-        store.insert_key(&key).await?;
-        fresh.push(key);
-    }
+/// Adds new keys, published at once, and retires the signing ones after
+/// `publish_first`, when the new ones take over; one transaction. Returns
+/// the new keys.
+pub async fn rotate_keys(
+    store: &dyn KeyStore,
+    ring: &KeyRing,
+    now: i64,
+    schedule: KeySchedule,
+) -> Result<Vec<StoredKey>, CoreError> {
+    let fresh = SigningAlg::ALL
+        .into_iter()
+        .map(|alg| generate_key(ring, alg, now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    store.rotate_keys(now + schedule.publish_first, &fresh).await?;
     Ok(fresh)
 }

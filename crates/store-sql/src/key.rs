@@ -7,19 +7,22 @@ use hk_idp_core::error::StoreError;
 use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::store::KeyStore;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
+
+fn row(key: &StoredKey) -> signing_key::Model {
+    signing_key::Model {
+        kid: key.kid.clone(),
+        alg: key.alg.as_str().to_owned(),
+        private_key: key.private_key.clone(),
+        created_at: key.created_at,
+        retire_after: key.retire_after,
+    }
+}
 
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        let m = signing_key::Model {
-            kid: key.kid.clone(),
-            alg: key.alg.as_str().to_owned(),
-            private_key: key.private_key.clone(),
-            created_at: key.created_at,
-            retire_after: key.retire_after,
-        };
-        signing_key::Entity::insert(m.into_active_model())
+        signing_key::Entity::insert(row(key).into_active_model())
             .exec(&self.db)
             .await
             .map_err(db_error)?;
@@ -46,13 +49,21 @@ impl KeyStore for SqlStore {
             .collect()
     }
 
-    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError> {
+    async fn rotate_keys(&self, retire_at: i64, fresh: &[StoredKey]) -> Result<u64, StoreError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
         let r = signing_key::Entity::update_many()
-            .col_expr(signing_key::Column::RetireAfter, Expr::value(at))
+            .col_expr(signing_key::Column::RetireAfter, Expr::value(retire_at))
             .filter(signing_key::Column::RetireAfter.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(db_error)?;
+        if !fresh.is_empty() {
+            signing_key::Entity::insert_many(fresh.iter().map(|k| row(k).into_active_model()))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+        }
+        txn.commit().await.map_err(db_error)?;
         Ok(r.rows_affected)
     }
 

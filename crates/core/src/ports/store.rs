@@ -66,8 +66,10 @@ pub trait KeyStore: Send + Sync {
     /// Keys still published at `now`: not retired, or retired less than
     /// `grace` seconds ago.
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
-    /// Marks every key still signing as retiring after `at`.
-    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError>;
+    /// In one transaction: every key not yet retiring retires at `retire_at`,
+    /// and `fresh` are added, so a reload never finds an algorithm without a
+    /// key. Returns how many keys were set to retire.
+    async fn rotate_keys(&self, retire_at: i64, fresh: &[StoredKey]) -> Result<u64, StoreError>;
     /// Removes keys whose tokens have all expired.
     async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError>;
     /// A named server secret (e.g. the CSRF key), created with `value` if absent.

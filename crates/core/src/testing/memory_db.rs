@@ -221,18 +221,14 @@ impl KeyStore for MemoryDb {
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         Ok(self.keys.lock().unwrap().clone())
     }
-    async fn retire_active_keys(&self, at: i64) -> Result<u64, StoreError> {
+    async fn rotate_keys(&self, retire_at: i64, fresh: &[StoredKey]) -> Result<u64, StoreError> {
+        let mut keys = self.keys.lock().unwrap();
         let mut n = 0;
-        for k in self
-            .keys
-            .lock()
-            .unwrap()
-            .iter_mut()
-            .filter(|k| k.retire_after.is_none())
-        {
-            k.retire_after = Some(at);
+        for k in keys.iter_mut().filter(|k| k.retire_after.is_none()) {
+            k.retire_after = Some(retire_at);
             n += 1;
         }
+        keys.extend_from_slice(fresh);
         Ok(n)
     }
     async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError> {

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use hk_idp_core::oauth::signing_key::JWKS_MAX_AGE;
 use std::sync::Arc;
 
 fn json_bytes(bytes: Arc<[u8]>, max_age: &'static str) -> Response {
@@ -31,5 +32,6 @@ pub async fn show_discovery(State(state): State<AppState>) -> Response {
 
 /// Short cache: relying parties must see a new key soon after rotation.
 pub async fn show_jwks(State(state): State<AppState>) -> Response {
+    const _: () = assert!(JWKS_MAX_AGE == 300, "keep the header below in step");
     json_bytes(state.provider.signer.jwks(), "public, max-age=300")
 }
