@@ -1,5 +1,8 @@
-//! Database migrations, one file per change, never edited after merge. The
-//! same set serves SQLite and PostgreSQL.
+//! Database migrations, one file per change, whose schema is never edited
+//! after merge. The same set serves SQLite and PostgreSQL. Each runs in a
+//! transaction with its record (on SQLite too) and is safe to run again:
+//! tables and indexes `IF NOT EXISTS`, columns only if absent. The caller
+//! (`SqlStore::migrate`) holds a PostgreSQL advisory lock meanwhile.
 
 pub use sea_orm_migration::prelude::*;
 

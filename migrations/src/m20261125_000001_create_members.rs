@@ -7,10 +7,16 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
+                    .if_not_exists()
                     .table("members")
                     .col(ColumnDef::new("id").string_len(36).not_null().primary_key())
                     .col(ColumnDef::new("email").string_len(254).not_null().unique_key())

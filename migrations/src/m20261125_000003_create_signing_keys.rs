@@ -7,10 +7,16 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
+                    .if_not_exists()
                     .table("signing_keys")
                     .col(ColumnDef::new("kid").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("alg").string_len(16).not_null())

@@ -7,10 +7,16 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
+                    .if_not_exists()
                     .table("refresh_families")
                     .col(ColumnDef::new("id").string_len(36).not_null().primary_key())
                     .col(ColumnDef::new("client_id").string_len(64).not_null())
@@ -32,12 +38,20 @@ impl MigrationTrait for Migration {
             ("idx_refresh_families_expires", "expires_at"),
         ] {
             manager
-                .create_index(Index::create().name(name).table("refresh_families").col(col).to_owned())
+                .create_index(
+                    Index::create()
+                        .if_not_exists()
+                        .name(name)
+                        .table("refresh_families")
+                        .col(col)
+                        .to_owned(),
+                )
                 .await?;
         }
         manager
             .create_table(
                 Table::create()
+                    .if_not_exists()
                     .table("refresh_tokens")
                     .col(ColumnDef::new("hash").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("family_id").string_len(36).not_null())
@@ -52,7 +66,14 @@ impl MigrationTrait for Migration {
             ("idx_refresh_tokens_expires", "expires_at"),
         ] {
             manager
-                .create_index(Index::create().name(name).table("refresh_tokens").col(col).to_owned())
+                .create_index(
+                    Index::create()
+                        .if_not_exists()
+                        .name(name)
+                        .table("refresh_tokens")
+                        .col(col)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

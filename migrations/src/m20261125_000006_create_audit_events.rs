@@ -7,10 +7,16 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
+                    .if_not_exists()
                     .table("audit_events")
                     .col(ColumnDef::new("id").string_len(36).not_null().primary_key())
                     .col(ColumnDef::new("at").big_integer().not_null())
@@ -29,7 +35,14 @@ impl MigrationTrait for Migration {
             ("idx_audit_events_kind", "kind"),
         ] {
             manager
-                .create_index(Index::create().name(name).table("audit_events").col(col).to_owned())
+                .create_index(
+                    Index::create()
+                        .if_not_exists()
+                        .name(name)
+                        .table("audit_events")
+                        .col(col)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

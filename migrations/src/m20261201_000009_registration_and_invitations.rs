@@ -7,8 +7,24 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// Adds `col` unless an earlier, interrupted run added it already.
+async fn add_column_once(manager: &SchemaManager<'_>, table: &'static str, mut col: ColumnDef) -> Result<(), DbErr> {
+    let name = col.get_column_name();
+    if manager.has_column(table, &name).await? {
+        return Ok(());
+    }
+    manager
+        .alter_table(Table::alter().table(table).add_column(&mut col).to_owned())
+        .await
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite alters one column per statement.
         for col in [
@@ -26,19 +42,14 @@ impl MigrationTrait for Migration {
                 .default(0)
                 .to_owned(),
         ] {
-            let mut col = col;
-            manager
-                .alter_table(Table::alter().table("clients").add_column(&mut col).to_owned())
-                .await?;
+            add_column_once(manager, "clients", col).await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("members")
-                    .add_column(ColumnDef::new("invited_at").big_integer().null())
-                    .to_owned(),
-            )
-            .await?;
+        add_column_once(
+            manager,
+            "members",
+            ColumnDef::new("invited_at").big_integer().null().to_owned(),
+        )
+        .await?;
         for (name, col) in [
             ("idx_audit_events_kind_at", "kind"),
             ("idx_audit_events_member_at", "member_id"),
@@ -46,6 +57,7 @@ impl MigrationTrait for Migration {
             manager
                 .create_index(
                     Index::create()
+                        .if_not_exists()
                         .name(name)
                         .table("audit_events")
                         .col(col)

@@ -21,6 +21,11 @@ fn ascii_form(email: &str) -> Option<String> {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional), with its record.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let select = Query::select().columns(["id", "email"]).from("members").to_owned();

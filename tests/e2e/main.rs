@@ -20,6 +20,7 @@ mod invite;
 mod kv_contract;
 mod logout;
 mod member_import;
+mod migrations;
 mod ops;
 mod otp_rules;
 mod pages;

@@ -38,11 +38,13 @@ pub struct KeyRing {
 /// keys not yet retired, the newest published at least `publish_first`
 /// seconds ago, so every relying party's cached JWKS has it. A rotation
 /// leaves the old key signing until then. With none that old (the very
-/// first keys: nobody has a JWKS yet), the newest not retired.
+/// first keys, or a rotation soon after them), the one published longest.
 pub fn signing_kids(keys: &[StoredKey], now: i64, publish_first: i64) -> HashMap<SigningAlg, &str> {
     let mut chosen: HashMap<SigningAlg, (bool, i64, &str)> = HashMap::new();
     for key in keys.iter().filter(|k| k.retire_after.is_none_or(|r| r > now)) {
-        let candidate = (key.created_at + publish_first <= now, key.created_at, key.kid.as_str());
+        let published = key.created_at + publish_first <= now;
+        let rank = if published { key.created_at } else { -key.created_at };
+        let candidate = (published, rank, key.kid.as_str());
         let best = chosen.entry(key.alg).or_insert(candidate);
         if (candidate.0, candidate.1) > (best.0, best.1) {
             *best = candidate;
@@ -225,6 +227,10 @@ mod tests {
     #[test]
     fn the_first_keys_sign_at_once_and_rotations_in_a_row_hand_over_in_order() {
         assert_eq!(signer(&[key("first", 1000, None)], 1000), "first");
+        // Rotated 100 s after the first start: the first keys go on signing.
+        let keys = [key("first", 1000, Some(1460)), key("next", 1100, None)];
+        assert_eq!(signer(&keys, 1100), "first");
+        assert_eq!(signer(&keys, 1460), "next");
         // Rotated at 1000 and again at 1100.
         let keys = [
             key("a", 0, Some(1360)),

@@ -12,7 +12,7 @@ mod refresh;
 
 use hk_idp_core::error::StoreError;
 use hk_idp_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 use std::time::Duration;
 
 pub use error::db_error;
@@ -22,6 +22,9 @@ pub use error::db_error;
 pub(crate) fn storable(key: &str) -> bool {
     !key.contains('\0')
 }
+
+/// The PostgreSQL advisory-lock key migrations run under ("hkid" in ASCII).
+const MIGRATION_LOCK: i64 = 0x686b_6964;
 
 /// All durable stores over one connection pool.
 #[derive(Clone)]
@@ -63,8 +66,19 @@ impl SqlStore {
     }
 
     /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL under an advisory lock held
+    /// by the whole run, so migrators started together (two deploy jobs)
+    /// take turns: the second waits, then finds nothing to do.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await.map_err(db_error)
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None).await.map_err(db_error);
+        }
+        let txn = self.db.begin().await.map_err(db_error)?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(db_error)?;
+        Migrator::up(&txn, None).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
