@@ -3,7 +3,7 @@
 
 use crate::on_both;
 use crate::support::jwt::decode_claims;
-use crate::support::{Backend, TestApp, email, pkce};
+use crate::support::{Backend, PASSWORD, TestApp, email, pkce};
 use figment::providers::Serialized;
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ on_both!(
     key_rotation_publishes_the_new_keys_first_then_signs_with_them,
     signing_keys_are_encrypted_at_rest_with_a_kek,
     cookies_are_secure_behind_an_https_issuer,
+    no_hsts_and_plain_cookie_names_on_an_http_issuer,
 );
 
 async fn discovery_lists_every_endpoint(b: Backend) {
@@ -244,4 +245,55 @@ async fn cookies_are_secure_behind_an_https_issuer(b: Backend) {
         cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
+    // RFC 6265bis __Host-: set only with Secure, Path=/ and no Domain, so no
+    // other host (a sibling subdomain) can set or shadow it.
+    assert!(cookie.starts_with("__Host-hkid_csrf="), "{cookie}");
+    assert!(cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    // HSTS on every response, pages and protocol alike, at least a year.
+    for path in ["/login", "/jwks", "/.well-known/openid-configuration", "/nowhere"] {
+        let resp = reqwest::get(format!("http://{}{path}", app.addr)).await.unwrap();
+        let hsts = resp.headers().get("strict-transport-security");
+        let max_age = hsts
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("max-age="))
+            .and_then(|v| v.split(';').next())
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(max_age.is_some_and(|a| a >= 31_536_000), "{path}: {hsts:?}");
+    }
+    // A login through the https issuer's cookies still works end to end.
+    let kari = email();
+    app.member(&kari).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = format!("http://{}/login", app.addr);
+    let page = browser.get(&login).send().await.unwrap();
+    let set = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let csrf_cookie = set.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let m = "name=\"csrf_token\" value=\"";
+    let i = html.find(m).unwrap() + m.len();
+    let token = &html[i..i + html[i..].find('"').unwrap()];
+    let resp = browser
+        .post(&login)
+        .header("cookie", &csrf_cookie)
+        .form(&[("csrf_token", token), ("email", kari.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let session = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        session.starts_with("__Host-hkid_session="),
+        "{} {session}",
+        resp.status()
+    );
+}
+
+async fn no_hsts_and_plain_cookie_names_on_an_http_issuer(b: Backend) {
+    let app = TestApp::start(b).await;
+    let resp = reqwest::get(app.url("/login")).await.unwrap();
+    assert!(resp.headers().get("strict-transport-security").is_none());
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("hkid_csrf="), "{cookie}");
 }

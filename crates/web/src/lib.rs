@@ -29,13 +29,13 @@ const MAX_BODY: usize = 64 * 1024;
 /// id, span, metrics: sees every response, errors included), security headers,
 /// body limit.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(oauth::router())
         .merge(admin::router())
         .merge(pages::router())
         .merge(health::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(observe::security_headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    observe::with_security_headers(routes, state.cookie_secure())
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

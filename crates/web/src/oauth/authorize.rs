@@ -31,7 +31,7 @@ async fn redirect_or_page(
     ip: Option<&str>,
 ) -> Result<Response, PageError> {
     let p = &state.provider;
-    let session = p.find_session(session_id(jar).as_deref()).await?;
+    let session = p.find_session(session_id(state, jar).as_deref()).await?;
     match p.authorize(params, session, ip).await {
         Ok(AuthorizeOutcome::Redirect(url)) => Ok(Redirect::to(&url).into_response()),
         Ok(AuthorizeOutcome::Login { request_id }) => {

@@ -52,7 +52,7 @@ pub async fn after_login(state: &AppState, req: &str, session: &Session) -> Resu
 async fn current_session(state: &AppState, jar: &CookieJar) -> Result<Session, PageError> {
     state
         .provider
-        .find_session(session_id(jar).as_deref())
+        .find_session(session_id(state, jar).as_deref())
         .await?
         .ok_or_else(PageError::expired)
 }

@@ -98,7 +98,9 @@ pub async fn submit_login(
                 return Ok((jar, resp).into_response());
             }
         };
-        let (cookie, session) = provider.start_session(&member.id, session_id(&jar).as_deref()).await?;
+        let (cookie, session) = provider
+            .start_session(&member.id, session_id(&state, &jar).as_deref())
+            .await?;
         let jar = set_session(&state, jar, cookie);
         let Some(id) = ctx.req else {
             let done = MessagePage::info(t, t.logged_in_title, t.logged_in);

@@ -48,7 +48,7 @@ pub async fn logout(
             Err(CoreError::OAuth(e)) => return Err(PageError::bad_request(e.description)),
             Err(e) => return Err(e.into()),
         };
-        let cookie = session_id(&jar);
+        let cookie = session_id(&state, &jar);
         let session = provider.find_session(cookie.as_deref()).await?;
         let confirmed = method == Method::POST && p.field("confirm") == Some("yes");
         if confirmed && !csrf_ok(&state, &jar, &p) {

@@ -179,7 +179,7 @@ async fn submit_start(
                 e.purpose,
                 &page.email,
                 ip.as_deref(),
-                otp_flow(&jar).as_deref(),
+                otp_flow(&state, &jar).as_deref(),
                 ctx.locale,
             )
             .await?;
@@ -211,7 +211,7 @@ async fn show_code(
 ) -> Result<Response, PageError> {
     let ctx = PageCtx::load(&state, &headers, &p).await?;
     in_locale(ctx.locale, async move {
-        if !state.provider.otp_flow_alive(otp_flow(&jar).as_deref()).await? {
+        if !state.provider.otp_flow_alive(otp_flow(&state, &jar).as_deref()).await? {
             return Ok(Redirect::to(&format!("{}{}", e.start, ctx.query())).into_response());
         }
         let (jar, csrf) = csrf_token(&state, jar);
@@ -240,7 +240,7 @@ async fn submit_code(
             page.notice = Some(ctx.t.form_expired);
             return Ok((jar, render(StatusCode::FORBIDDEN, &page)).into_response());
         }
-        let flow = otp_flow(&jar);
+        let flow = otp_flow(&state, &jar);
         let outcome = state
             .provider
             .finish_otp(
