@@ -10,6 +10,7 @@ on_both!(
     a_stranger_cannot_keep_a_member_from_resetting_and_logging_in,
     behind_a_trusted_proxy_each_person_is_counted_by_their_own_address,
     a_stranger_cannot_park_requests_without_bound,
+    a_slow_body_is_cut_off_after_the_request_timeout,
 );
 
 const STRANGER: &str = "127.0.0.2";
@@ -173,4 +174,26 @@ async fn a_stranger_cannot_park_requests_without_bound(backend: Backend) {
     assert!(location(&resp).contains("code="), "{}", location(&resp));
     // The window's end is the unit test's (Redis keeps real time, not the
     // test's shifted clock): one_address_group_parks_only_so_many_requests_per_lifetime.
+}
+
+/// A client that sends its body a byte at a time (or stops half way) is
+/// answered 408 after `server.request_timeout` and holds nothing after.
+async fn a_slow_body_is_cut_off_after_the_request_timeout(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(backend, |f| f.merge(Serialized::default("server.request_timeout", 1))).await;
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "the server closed the connection: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Everyone else is served as before.
+    let resp = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
 }

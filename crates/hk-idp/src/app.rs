@@ -146,7 +146,8 @@ impl App {
                 .chain(&settings.admin.tokens)
                 .map(|t| t.0.as_str()),
         )
-        .with_trusted_proxies(settings.trusted_proxies()?);
+        .with_trusted_proxies(settings.trusted_proxies()?)
+        .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)));
         Ok(Self {
             services,
             state,

@@ -68,6 +68,8 @@ pub struct Server {
     pub issuer: String,
     /// Comma-separated CIDRs of the reverse proxies in front (docs/CONTRACT.md).
     pub trusted_proxies: String,
+    /// Seconds a request may take, its body included; then 408.
+    pub request_timeout: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,6 +275,7 @@ impl Settings {
         self.login.check()?;
         for (name, v) in [
             ("keys.reload_interval", self.keys.reload_interval),
+            ("server.request_timeout", self.server.request_timeout),
             ("mail.retry_attempts", self.mail.retry_attempts),
         ] {
             if v == 0 {

@@ -20,21 +20,27 @@ pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::middleware;
+use tower_http::timeout::TimeoutLayer;
 
 /// Largest request body any endpoint accepts.
 const MAX_BODY: usize = 64 * 1024;
 
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
-/// body limit.
+/// request timeout (the body read included), body limit.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(oauth::router())
         .merge(admin::router())
         .merge(pages::router())
         .merge(health::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        ));
     observe::with_security_headers(routes, state.cookie_secure())
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)

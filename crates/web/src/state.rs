@@ -19,6 +19,8 @@ pub struct AppState {
     pub admin_token_hashes: Vec<String>,
     /// Reverse proxies whose forwarding headers name the client.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// How long a request may take, its body included, before 408.
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             database,
             admin_token_hashes: Vec::new(),
             trusted_proxies: Arc::default(),
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 
@@ -43,6 +46,11 @@ impl AppState {
             .filter(|t| !t.is_empty())
             .map(hk_idp_core::secret::hash_token)
             .collect();
+        self
+    }
+
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
