@@ -261,17 +261,18 @@ async fn main() {
     // Login: POST /login end to end against one argon2 verification.
     let mail = "bench@hk.no";
     let pw = "et langt og godt passord for benchmark";
-    p.create_member(
-        NewMember {
-            email: mail.into(),
-            password: Some(pw.into()),
-            ..Default::default()
-        },
-        15,
-        &hk_idp_core::audit::Actor::cli(),
-    )
-    .await
-    .unwrap();
+    let add_member = |email: &'static str, password: Option<&'static str>| {
+        let p = p.clone();
+        async move {
+            let m = NewMember {
+                email: email.into(),
+                password: password.map(str::to_owned),
+                ..Default::default()
+            };
+            p.create_member(m, 15, &hk_idp_core::audit::Actor::cli()).await.unwrap();
+        }
+    };
+    add_member(mail, Some(pw)).await;
     let login_url = format!("{base}/login");
     let csrf_page = {
         let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
@@ -281,20 +282,19 @@ async fn main() {
         (c, html[i..i + html[i..].find('"').unwrap()].to_owned())
     };
     let (browser, csrf) = csrf_page;
-    let login = {
+    // POST /login with `email` and `password`, expecting `status`.
+    let post_login = |email: &'static str, password: &'static str, status: u16| {
         let (b, csrf, url) = (browser.clone(), csrf.clone(), login_url.clone());
         move || {
             let (b, csrf, url) = (b.clone(), csrf.clone(), url.clone());
             async move {
-                let r = b
-                    .post(&url)
-                    .form(&[("csrf_token", csrf.as_str()), ("email", mail), ("password", pw)])
-                    .send();
-                r.await.is_ok_and(|r| r.status().is_success())
+                let form = [("csrf_token", csrf.as_str()), ("email", email), ("password", password)];
+                let r = b.post(&url).form(&form).send();
+                r.await.is_ok_and(|r| r.status() == status)
             }
         }
     };
-    let login_rate = rate(login).await;
+    let login_rate = rate(post_login(mail, pw, 200)).await;
     let hash = p.passwords.hash(pw.into()).await.unwrap();
     let hasher = p.passwords.clone();
     let verify_rate = rate(move || {
@@ -311,47 +311,14 @@ async fn main() {
     phase("after logins", &mut rss);
 
     // A wrong password must cost the same whether or not the e-mail is registered.
-    p.create_member(
-        NewMember {
-            email: "wrong@hk.no".into(),
-            password: Some(pw.into()),
-            ..Default::default()
-        },
-        15,
-        &hk_idp_core::audit::Actor::cli(),
-    )
-    .await
-    .unwrap();
-    let wrong_password = |email: &'static str| {
-        let (b, csrf, url) = (browser.clone(), csrf.clone(), login_url.clone());
-        move || {
-            let (b, csrf, url) = (b.clone(), csrf.clone(), url.clone());
-            async move {
-                let form = [
-                    ("csrf_token", csrf.as_str()),
-                    ("email", email),
-                    ("password", "feil passord her"),
-                ];
-                let r = b.post(&url).form(&form).send();
-                r.await.is_ok_and(|r| r.status() == 400)
-            }
-        }
-    };
+    add_member("wrong@hk.no", Some(pw)).await;
+    let wrong_password = |email: &'static str| post_login(email, "feil passord her", 400);
     let (lat_wrong_known, lat_wrong_unknown) =
         paired_median_latency(wrong_password("wrong@hk.no"), wrong_password("ukjent@hk.no"), 300).await;
 
     // Activation step 1 must cost the same whether or not the e-mail is registered.
     let pending = "pending@hk.no";
-    p.create_member(
-        NewMember {
-            email: pending.into(),
-            ..Default::default()
-        },
-        15,
-        &hk_idp_core::audit::Actor::cli(),
-    )
-    .await
-    .unwrap();
+    add_member(pending, None).await;
     let activate = |email: &'static str| {
         let (b, csrf, url) = (browser.clone(), csrf.clone(), format!("{base}/activate"));
         move || {
