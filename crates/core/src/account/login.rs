@@ -39,9 +39,12 @@ impl Provider {
         let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
         let candidate = if too_long { None } else { usable_hash };
         let verdict = self.passwords.verify(password.clone(), candidate).await?;
-        let (true, Some(mut member)) = (verdict.ok, member.clone()) else {
-            self.record_failed_login(email, member.as_ref(), ip).await?;
-            return Ok(LoginOutcome::Failed);
+        let mut member = match member {
+            Some(m) if verdict.ok => m,
+            other => {
+                self.record_failed_login(email, other.as_ref(), ip).await?;
+                return Ok(LoginOutcome::Failed);
+            }
         };
         self.clear_login_throttle(email).await?;
         if member.failed_logins > 0 {
