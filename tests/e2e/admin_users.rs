@@ -220,6 +220,18 @@ async fn disabling_or_deleting_a_member_stops_their_tokens_at_once(b: Backend) {
                 )
                 .await;
             assert_eq!((status, m["status"].as_str()), (200, Some("active")));
+            // The member checks pass again: only the revocation itself still
+            // refuses the tokens issued before the disable.
+            assert_eq!(
+                app.userinfo_status(&access).await,
+                401,
+                "the old access token stays revoked"
+            );
+            let r = app
+                .token_request(&client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+                .await;
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_grant", "the old refresh token stays revoked");
         }
     }
 }
