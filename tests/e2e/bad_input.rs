@@ -170,11 +170,42 @@ async fn no_endpoint_answers_500_to_garbage(b: Backend) {
                     req = req.basic_auth(&client.id, client.secret.as_deref());
                 }
                 let resp = req.send().await.unwrap();
-                assert!(
-                    resp.status().as_u16() < 500,
-                    "{method} {path} {g:?} → {}",
-                    resp.status()
-                );
+                let status = resp.status().as_u16();
+                let at = format!("{method} {path} {g:?} → {status}");
+                assert!(status < 500, "{at}");
+                let www_authenticate = resp.headers().get("www-authenticate").cloned();
+                let body = resp.text().await.unwrap();
+                match (path, method == Method::POST) {
+                    // The protocol's error, in its format.
+                    ("/token", true) => {
+                        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{at}: {body}"));
+                        let known = [
+                            "invalid_request",
+                            "invalid_client",
+                            "invalid_grant",
+                            "unsupported_grant_type",
+                        ];
+                        assert!(known.contains(&v["error"].as_str().unwrap_or("")), "{at}: {body}");
+                    }
+                    ("/introspect", true) => {
+                        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{at}: {body}"));
+                        assert!(v["active"] == false || v["error"] == "invalid_request", "{at}: {body}");
+                    }
+                    ("/revoke", true) => {
+                        assert!(status == 200 || body.contains("invalid_request"), "{at}: {body}");
+                    }
+                    ("/userinfo", _) => {
+                        assert_eq!(status, 401, "{at}: {body}");
+                        let challenge = www_authenticate.unwrap_or_else(|| panic!("{at}: no challenge"));
+                        assert!(challenge.to_str().unwrap().starts_with("Bearer"), "{at}");
+                    }
+                    // A page that cannot trust the request says so, in Norwegian.
+                    ("/authorize", _) => {
+                        assert_eq!(status, 400, "{at}");
+                        assert!(body.contains("Noe gikk galt"), "{at}: {body}");
+                    }
+                    _ => {}
+                }
             }
         }
     }
@@ -192,7 +223,18 @@ async fn no_endpoint_answers_500_to_garbage(b: Backend) {
         ] {
             let url = app.authorize_url(&client, &ch, &[(param, v)]);
             let resp = http.get(&url).send().await.unwrap();
-            assert!(resp.status().as_u16() < 500, "{param}={v:?} → {}", resp.status());
+            let at = format!("{param}={v:?} → {}", resp.status());
+            assert!(resp.status().is_redirection(), "{at}");
+            // The client is known: either the login page, or the protocol's
+            // error back at the client (RFC 6749 §4.1.2.1).
+            let loc = crate::support::location(&resp);
+            let error = crate::support::query_param(&loc, "error");
+            assert!(
+                loc.starts_with("/login?req=")
+                    || (loc.starts_with(REDIRECT)
+                        && matches!(error.as_deref(), Some("invalid_request" | "invalid_scope"))),
+                "{at}: {loc}"
+            );
         }
     }
 }
