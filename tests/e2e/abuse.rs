@@ -158,6 +158,13 @@ async fn a_stranger_cannot_park_requests_without_bound(backend: Backend) {
     }
     let resp = stranger.get(&authorize).send().await.unwrap();
     assert_eq!(resp.status(), 429, "the 21st is not parked");
+    // The count is not a waiting request: naming it gets the expired page.
+    let count = stranger
+        .get(app.url(&format!("/login?req=ip:{STRANGER}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count.status(), 400);
     let page = resp.text().await.unwrap();
     assert!(page.contains("For mange innlogginger"), "{page}");
     let english = app.authorize_url(&client, &challenge, &[("ui_locales", "en")]);

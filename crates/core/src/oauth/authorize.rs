@@ -152,7 +152,7 @@ impl Provider {
                 return Ok(AuthorizeOutcome::Redirect(self.error_redirect(redirect_uri, state, &e)));
             }
         };
-        self.continue_authorization(request, session, &limit_group(ip)).await
+        self.continue_authorization(request, session, ip).await
     }
 
     fn validate_request(&self, p: &Params, client: &crate::oauth::client::Client) -> Result<AuthRequest, OAuthError> {
@@ -275,7 +275,7 @@ impl Provider {
         &self,
         request: AuthRequest,
         session: Option<Session>,
-        group: &str,
+        ip: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         let usable = match session {
             Some(s) if self.session_meets(&request, &s) => {
@@ -304,13 +304,13 @@ impl Provider {
                     "the person has not allowed this client",
                 ));
             }
-            let request_id = self.park_request(&request, group).await?;
+            let request_id = self.park_request(&request, ip).await?;
             return Ok(AuthorizeOutcome::Consent { request_id });
         }
         if request.prompt_none {
             return Ok(refuse(OAuthErrorCode::LoginRequired, "the person is not logged in"));
         }
-        let request_id = self.park_request(&request, group).await?;
+        let request_id = self.park_request(&request, ip).await?;
         Ok(AuthorizeOutcome::Login { request_id })
     }
 
@@ -332,14 +332,13 @@ impl Provider {
     /// Keeps a request while the person logs in or consents: at most
     /// `session.parked_per_address` from one address group within
     /// `session.login_request_ttl`, so a stranger's requests stay bounded.
-    async fn park_request(&self, request: &AuthRequest, group: &str) -> Result<String, AuthorizeError> {
+    async fn park_request(&self, request: &AuthRequest, ip: Option<&str>) -> Result<String, AuthorizeError> {
         let s = &self.settings.session;
-        let parked_so_far = self
-            .kv
-            .incr(&format!("authreq:ip:{group}"), s.login_request_ttl)
-            .await?;
+        let group = limit_group(ip);
+        // Not under `authreq:`, where a request id taken from the URL looks.
+        let parked_so_far = self.kv.incr(&format!("parked:{group}"), s.login_request_ttl).await?;
         if parked_so_far > s.parked_per_address {
-            tracing::warn!(group, parked_so_far, "authorize.too_many_waiting");
+            tracing::warn!(%group, parked_so_far, "authorize.too_many_waiting");
             return Err(AuthorizeError::TooManyWaiting);
         }
         let request_id = random_token(24);
