@@ -13,6 +13,7 @@ on_both!(
     pages_carry_security_headers,
     key_rotation_publishes_the_new_keys_first_then_signs_with_them,
     signing_keys_are_encrypted_at_rest_with_a_kek,
+    turning_the_kek_on_encrypts_every_stored_secret_and_reencrypt_rotates_it,
     cookies_are_secure_behind_an_https_issuer,
     no_hsts_and_plain_cookie_names_on_an_http_issuer,
 );
@@ -230,9 +231,87 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     let t = app.redeem(&client, &code, &verifier).await;
     assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
     // Without the KEK the keys cannot be opened: start-up fails, naming the setting.
-    let ring = hk_idp_jose::KeyRing::new(None).unwrap();
+    let ring = hk_idp_jose::KeyRing::new(Default::default());
     let err = ring.load(&keys, 0, 0).unwrap_err().to_string();
     assert!(err.contains("keys.encryption_key"), "{err}");
+}
+
+/// Every stored secret as it is in the database: signing keys, then server secrets.
+async fn stored_secrets(app: &TestApp) -> Vec<(String, String)> {
+    use hk_idp_core::ports::store::KeyStore;
+    let sql = &app.services.sql;
+    let keys = sql.list_keys().await.unwrap().into_iter();
+    let mut all: Vec<_> = keys
+        .map(|k| (format!("signing key {}", k.kid), k.private_key))
+        .collect();
+    all.extend(sql.list_secrets().await.unwrap());
+    all
+}
+
+async fn turning_the_kek_on_encrypts_every_stored_secret_and_reencrypt_rotates_it(b: Backend) {
+    use base64::Engine;
+    let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
+    let (k1, k2) = ([7u8; 32], [9u8; 32]);
+    let app = TestApp::start(b).await;
+    let clear = stored_secrets(&app).await;
+    let names: Vec<&str> = clear.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"pepper") && names.contains(&"csrf"), "{names:?}");
+    assert!(
+        clear.iter().all(|(_, v)| !hk_idp_jose::is_sealed(v)),
+        "stored in the clear without a KEK"
+    );
+    let opens_with = |sealer: &hk_idp_jose::Sealer, now: &[(String, String)]| {
+        now.iter()
+            .zip(&clear)
+            .all(|((n, v), (_, plain))| sealer.open(n, v).is_ok_and(|p| &p == plain))
+    };
+
+    // Any start with a KEK (here a CLI command) encrypts what was stored in the clear.
+    let on = [("IDP_KEYS__ENCRYPTION_KEY", b64(&k1))];
+    let on: Vec<(&str, &str)> = on.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = app.cli_with(&on, &["client", "list", "--json"], None).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sealed = stored_secrets(&app).await;
+    for (name, v) in &sealed {
+        assert!(hk_idp_jose::is_sealed(v), "{name} still in the clear");
+        assert!(!clear.iter().any(|(_, c)| v.contains(c.as_str())), "{name}");
+    }
+    let s1 = hk_idp_jose::Sealer::new(Some(&k1), &[]).unwrap();
+    assert!(opens_with(&s1, &sealed), "the same secrets, sealed");
+
+    // Rotation: the new KEK current, the old one previous, then reencrypt.
+    let rotating = [
+        ("IDP_KEYS__ENCRYPTION_KEY", b64(&k2)),
+        ("IDP_KEYS__PREVIOUS_ENCRYPTION_KEYS", format!("[\"{}\"]", b64(&k1))),
+    ];
+    let rotating: Vec<(&str, &str)> = rotating.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = app.cli_with(&rotating, &["keys", "reencrypt", "--json"], None).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = sealed.iter().filter(|(n, _)| n.starts_with("signing key")).count();
+    assert_eq!(report["signing_keys"], keys as u64);
+    assert_eq!(report["server_secrets"], (sealed.len() - keys) as u64);
+    let rewrapped = stored_secrets(&app).await;
+    let s2 = hk_idp_jose::Sealer::new(Some(&k2), &[]).unwrap();
+    assert!(opens_with(&s2, &rewrapped), "the new KEK alone reads everything");
+    assert!(
+        !rewrapped.iter().any(|(n, v)| s1.open(n, v).is_ok()),
+        "the old KEK reads nothing"
+    );
+
+    // A node still on the old KEK alone refuses to start, naming the settings.
+    let out = app.cli_with(&on, &["client", "list"], None).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("keys.previous_encryption_keys"), "{err}");
+    // The server that was running all along still signs and verifies.
+    let mail = email();
+    app.member(&mail).await;
+    let client = app.client().await;
+    let (verifier, challenge) = pkce();
+    let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
+    let t = app.redeem(&client, &code, &verifier).await;
+    assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
 }
 
 async fn cookies_are_secure_behind_an_https_issuer(b: Backend) {

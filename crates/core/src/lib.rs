@@ -24,8 +24,8 @@ pub mod provider;
 pub mod secret;
 pub mod settings;
 
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
 pub use provider::Provider;

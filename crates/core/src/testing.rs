@@ -108,6 +108,12 @@ pub struct TestProvider {
 /// Where the manual clock starts: 2026-12-01T00:00:00Z.
 pub const START: i64 = 1_796_083_200;
 
+impl Default for TestProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TestProvider {
     pub fn new() -> Self {
         Self::with(|_| {})

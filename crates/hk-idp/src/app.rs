@@ -11,10 +11,7 @@ use hk_idp_core::oauth::signing_key::JWKS_MAX_AGE;
 use hk_idp_core::ports::clock::{Clock, SystemClock};
 use hk_idp_core::ports::kv::{Kv, KvStore};
 use hk_idp_core::ports::memory_kv::MemoryStore;
-use hk_idp_core::ports::store::KeyStore;
-use hk_idp_core::secret::random_token;
-use hk_idp_jose::KeyRing;
-use hk_idp_jose::KeySchedule;
+use hk_idp_jose::{KeyRing, KeySchedule, Reseal, Resealed, reseal_secrets, server_secret};
 use hk_idp_mail::LettreMailer;
 use hk_idp_store_kv::RedisStore;
 use hk_idp_store_sql::SqlStore;
@@ -30,6 +27,8 @@ pub struct Services {
     pub sql: SqlStore,
     pub keyring: Arc<KeyRing>,
     pub provider: Provider,
+    /// The key of the pages' CSRF tokens, shared by every node.
+    pub csrf_key: String,
     /// When new keys start signing and old ones leave the JWKS.
     pub key_schedule: KeySchedule,
 }
@@ -51,7 +50,16 @@ impl Services {
                     .context("redis (redis.url)")?,
             )
         };
-        let keyring = Arc::new(KeyRing::new(settings.key_encryption_key()?)?);
+        let sealer = Arc::new(settings.sealer()?);
+        let sealed = reseal_secrets(&sql, &sealer, Reseal::Clear).await?;
+        if sealed != Resealed::default() {
+            tracing::info!(
+                signing_keys = sealed.signing_keys,
+                server_secrets = sealed.server_secrets,
+                "secrets.encrypted"
+            );
+        }
+        let keyring = Arc::new(KeyRing::new(sealer.clone()));
         let passwords = PasswordHasher::new(settings.passwords.argon2())?;
         let ps = settings.provider_settings(issuer);
         let m = &settings.mail;
@@ -64,7 +72,8 @@ impl Services {
                 ..RetryPolicy::default()
             },
         );
-        let pepper = sql.get_or_create_secret("pepper", &random_token(32)).await?;
+        let pepper = server_secret(&sql, &sealer, "pepper").await?;
+        let csrf_key = server_secret(&sql, &sealer, "csrf").await?;
         let reload = i64::from(settings.keys.reload_interval);
         let key_schedule = KeySchedule {
             publish_first: JWKS_MAX_AGE + reload,
@@ -95,6 +104,7 @@ impl Services {
             sql,
             keyring,
             provider,
+            csrf_key,
             key_schedule,
         })
     }
@@ -135,10 +145,9 @@ impl App {
             settings.server.issuer.trim_end_matches('/').to_owned()
         };
         let services = Arc::new(Services::open(settings, &issuer, clock).await?);
-        let csrf_key = services.sql.get_or_create_secret("csrf", &random_token(32)).await?;
         let state = AppState::new(
             services.provider.clone(),
-            csrf_key.into_bytes(),
+            services.csrf_key.clone().into_bytes(),
             Arc::new(services.sql.clone()),
         )
         .with_admin_tokens(

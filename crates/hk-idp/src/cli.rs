@@ -66,6 +66,11 @@ pub enum Command {
 pub enum KeysCommand {
     /// Add new signing keys; the old stay published until their tokens expire.
     Rotate,
+    /// Re-encrypt every stored secret under keys.encryption_key: after a
+    /// rotation of the key-encryption key (the old one moved to
+    /// keys.previous_encryption_keys on every node), or to store them in
+    /// the clear again when it is unset.
+    Reencrypt,
 }
 
 /// A command that did part of its work: the report is printed, the exit code is 6.
@@ -122,6 +127,25 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 &format!(
                     "new signing keys, published now, signing in {} s:\n{text}\nold keys sign until then and stay published until their tokens expire",
                     s.key_schedule.publish_first
+                ),
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Reencrypt) => {
+            let s = open(&settings).await?;
+            let done = hk_idp_jose::reseal_secrets(&s.sql, s.keyring.sealer(), hk_idp_jose::Reseal::All).await?;
+            let under = if s.keyring.sealer().has_kek() {
+                "under the current key-encryption key"
+            } else {
+                "in the clear (no keys.encryption_key)"
+            };
+            print(
+                json,
+                json!({"signing_keys": done.signing_keys, "server_secrets": done.server_secrets}),
+                &format!(
+                    "re-encrypted {} signing keys and {} server secrets {under}; every stored secret is now {under}, \
+                     and keys.previous_encryption_keys can be emptied",
+                    done.signing_keys, done.server_secrets
                 ),
             );
             Ok(())

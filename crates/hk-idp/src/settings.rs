@@ -110,6 +110,9 @@ pub struct Admin {
 #[serde(deny_unknown_fields)]
 pub struct Keys {
     pub encryption_key: Secret,
+    /// Earlier key-encryption keys, read (never written) while a rotation
+    /// is under way, until `hk-idp keys reencrypt` has run.
+    pub previous_encryption_keys: Vec<Secret>,
     pub reload_interval: u32,
 }
 
@@ -282,27 +285,28 @@ impl Settings {
                 return Err(invalid(name, "must be greater than 0"));
             }
         }
-        self.key_encryption_key()?;
+        self.sealer()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be text or json"));
         }
         Ok(())
     }
 
-    /// The decoded key-encryption key, if one is set.
-    pub fn key_encryption_key(&self) -> Result<Option<Vec<u8>>, SettingsError> {
-        use base64::Engine;
-        let raw = &self.keys.encryption_key.0;
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(raw.trim())
-            .map_err(|_| invalid("keys.encryption_key", "must be base64"))?;
-        if bytes.len() != 32 {
-            return Err(invalid("keys.encryption_key", "must be 32 bytes"));
-        }
-        Ok(Some(bytes))
+    /// The sealer for stored secrets: the key-encryption key, if one is
+    /// set, and the previous ones of a rotation.
+    pub fn sealer(&self) -> Result<hk_idp_jose::Sealer, SettingsError> {
+        let k = &self.keys;
+        let current = decode_kek("keys.encryption_key", &k.encryption_key.0)?;
+        let previous = k
+            .previous_encryption_keys
+            .iter()
+            .map(|p| {
+                decode_kek("keys.previous_encryption_keys", &p.0)?
+                    .ok_or_else(|| invalid("keys.previous_encryption_keys", "must not hold an empty key"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        hk_idp_jose::Sealer::new(current.as_deref(), &previous)
+            .map_err(|e| invalid("keys.encryption_key", e.to_string()))
     }
 
     /// `IDP_*` variables that set nothing: warned about at start.
@@ -312,6 +316,21 @@ impl Settings {
             .filter(|k| k.starts_with("IDP_") && k != "IDP_CONFIG" && !is_known_env(&k[4..]))
             .collect()
     }
+}
+
+/// A key-encryption key: base64 of 32 bytes; empty means none.
+fn decode_kek(setting: &'static str, raw: &str) -> Result<Option<Vec<u8>>, SettingsError> {
+    use base64::Engine;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| invalid(setting, "must be base64"))?;
+    if bytes.len() != 32 {
+        return Err(invalid(setting, "must be 32 bytes"));
+    }
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]

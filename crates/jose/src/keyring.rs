@@ -1,10 +1,10 @@
 //! The loaded keys: one signer per algorithm, verifiers for every published
 //! key, and the JWKS document as bytes, swapped whole on change.
 
+use crate::sealer::Sealer;
 use hk_idp_core::error::CoreError;
 use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::signer::{Claims, TokenSigner};
-use josekit::jwe::{Dir, JweHeader};
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, JwsVerifier, RS256};
 use josekit::jwt::{self, JwtPayload};
@@ -16,10 +16,17 @@ use std::sync::{Arc, RwLock};
 pub enum KeyRingError {
     #[error("key {kid}: {reason}")]
     BadKey { kid: String, reason: String },
-    #[error("signing keys are encrypted at rest; configure the key-encryption key (keys.encryption_key)")]
+    #[error("secrets are encrypted at rest; configure the key-encryption key (keys.encryption_key)")]
     MissingKek,
+    #[error(
+        "a secret is sealed under a key-encryption key that is not configured: \
+         set it as keys.encryption_key or in keys.previous_encryption_keys"
+    )]
+    UnknownKek,
     #[error("the key-encryption key must be 32 bytes, base64-encoded")]
     BadKek,
+    #[error("stored secret ({purpose}): {reason}")]
+    Sealed { purpose: String, reason: String },
 }
 
 #[derive(Default)]
@@ -30,8 +37,13 @@ struct Loaded {
 }
 
 pub struct KeyRing {
-    kek: Option<Vec<u8>>,
+    sealer: Arc<Sealer>,
     loaded: RwLock<Arc<Loaded>>,
+}
+
+/// What a signing key's sealed header says it is for.
+pub(crate) fn key_purpose(kid: &str) -> String {
+    format!("signing key {kid}")
 }
 
 /// Which key signs per algorithm at `now` (publish first, then sign): of the
@@ -54,51 +66,33 @@ pub fn signing_kids(keys: &[StoredKey], now: i64, publish_first: i64) -> HashMap
 }
 
 impl KeyRing {
-    /// `kek`: 32-byte key-encryption key; with it, private keys are stored as JWE (dir, A256GCM).
-    pub fn new(kek: Option<Vec<u8>>) -> Result<Self, KeyRingError> {
-        if kek.as_ref().is_some_and(|k| k.len() != 32) {
-            return Err(KeyRingError::BadKek);
-        }
-        Ok(Self {
-            kek,
+    /// Private keys are stored as `sealer` seals them.
+    pub fn new(sealer: Arc<Sealer>) -> Self {
+        Self {
+            sealer,
             loaded: RwLock::new(Arc::new(Loaded {
                 jwks: Arc::from(&b"{\"keys\":[]}"[..]),
                 ..Default::default()
             })),
-        })
+        }
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// Seals a private JWK for storage.
     pub(crate) fn seal(&self, jwk: &Jwk) -> Result<String, KeyRingError> {
-        let plain = jwk.to_string();
-        let Some(kek) = &self.kek else {
-            return Ok(plain);
-        };
-        let bad = |e: josekit::JoseError| KeyRingError::BadKey {
-            kid: jwk.key_id().unwrap_or("?").into(),
-            reason: e.to_string(),
-        };
-        let enc = Dir.encrypter_from_bytes(kek).map_err(bad)?;
-        let mut header = JweHeader::new();
-        header.set_content_encryption("A256GCM");
-        josekit::jwe::serialize_compact(plain.as_bytes(), &header, &enc).map_err(bad)
+        let kid = jwk.key_id().unwrap_or_default();
+        self.sealer.seal(&key_purpose(kid), &jwk.to_string())
     }
 
     fn open(&self, key: &StoredKey) -> Result<Jwk, KeyRingError> {
-        let bad = |reason: String| KeyRingError::BadKey {
+        let plain = self.sealer.open(&key_purpose(&key.kid), &key.private_key)?;
+        Jwk::from_bytes(plain).map_err(|e| KeyRingError::BadKey {
             kid: key.kid.clone(),
-            reason,
-        };
-        let bytes = if key.private_key.starts_with('{') {
-            key.private_key.as_bytes().to_vec()
-        } else {
-            let kek = self.kek.as_ref().ok_or(KeyRingError::MissingKek)?;
-            let dec = Dir.decrypter_from_bytes(kek).map_err(|e| bad(e.to_string()))?;
-            josekit::jwe::deserialize_compact(&key.private_key, &dec)
-                .map_err(|_| bad("cannot decrypt: wrong key-encryption key?".into()))?
-                .0
-        };
-        Jwk::from_bytes(bytes).map_err(|e| bad(e.to_string()))
+            reason: e.to_string(),
+        })
     }
 
     /// Replaces the loaded keys. Every key in `keys` is published; per

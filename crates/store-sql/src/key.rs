@@ -94,4 +94,31 @@ impl KeyStore for SqlStore {
             .map(|m| m.value)
             .ok_or(StoreError::NotFound)
     }
+
+    async fn list_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = server_secret::Entity::find().all(&self.db).await.map_err(db_error)?;
+        Ok(rows.into_iter().map(|m| (m.name, m.value)).collect())
+    }
+
+    async fn replace_private_key(&self, kid: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let r = signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::PrivateKey, Expr::value(to))
+            .filter(signing_key::Column::Kid.eq(kid))
+            .filter(signing_key::Column::PrivateKey.eq(from))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(r.rows_affected == 1)
+    }
+
+    async fn replace_secret(&self, name: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let r = server_secret::Entity::update_many()
+            .col_expr(server_secret::Column::Value, Expr::value(to))
+            .filter(server_secret::Column::Name.eq(name))
+            .filter(server_secret::Column::Value.eq(from))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(r.rows_affected == 1)
+    }
 }

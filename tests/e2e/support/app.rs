@@ -147,7 +147,13 @@ impl TestApp {
 
     /// Runs the `hk-idp` binary on this server's database, cache and mail relay.
     pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-        let env = self.cli_env.clone();
+        self.cli_with(&[], args, stdin).await
+    }
+
+    /// The same with more settings, e.g. `("IDP_KEYS__ENCRYPTION_KEY", k)`.
+    pub async fn cli_with(&self, extra: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        let mut env = self.cli_env.clone();
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let stdin = stdin.map(str::to_owned);
         tokio::task::spawn_blocking(move || {

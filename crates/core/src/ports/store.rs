@@ -74,6 +74,13 @@ pub trait KeyStore: Send + Sync {
     async fn delete_keys_retired_before(&self, at: i64) -> Result<u64, StoreError>;
     /// A named server secret (e.g. the CSRF key), created with `value` if absent.
     async fn get_or_create_secret(&self, name: &str, value: &str) -> Result<String, StoreError>;
+    /// Every server secret, as stored: `(name, value)`.
+    async fn list_secrets(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Replaces a key's stored private key if it is still `from` (another
+    /// node may have re-encrypted it first). Returns whether it did.
+    async fn replace_private_key(&self, kid: &str, from: &str, to: &str) -> Result<bool, StoreError>;
+    /// The same for a server secret.
+    async fn replace_secret(&self, name: &str, from: &str, to: &str) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

@@ -241,6 +241,20 @@ impl KeyStore for MemoryDb {
         let mut s = self.secrets.lock().unwrap();
         Ok(s.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone())
     }
+    async fn list_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let s = self.secrets.lock().unwrap();
+        Ok(s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    async fn replace_private_key(&self, kid: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        let hit = keys.iter_mut().find(|k| k.kid == kid && k.private_key == from);
+        Ok(hit.map(|k| k.private_key = to.to_owned()).is_some())
+    }
+    async fn replace_secret(&self, name: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let mut s = self.secrets.lock().unwrap();
+        let hit = s.get_mut(name).filter(|v| v.as_str() == from);
+        Ok(hit.map(|v| *v = to.to_owned()).is_some())
+    }
 }
 
 #[async_trait]
