@@ -11,6 +11,7 @@ on_both!(
     behind_a_trusted_proxy_each_person_is_counted_by_their_own_address,
     a_stranger_cannot_park_requests_without_bound,
     a_slow_body_is_cut_off_after_the_request_timeout,
+    slow_or_silent_headers_are_cut_off_after_the_header_timeout,
 );
 
 const STRANGER: &str = "127.0.0.2";
@@ -202,5 +203,42 @@ async fn a_slow_body_is_cut_off_after_the_request_timeout(backend: Backend) {
     let resp = reqwest::get(app.url("/.well-known/openid-configuration"))
         .await
         .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// Slowloris: connections that send headers a byte at a time, or nothing at
+/// all, are closed after `server.header_timeout`, so they cannot pile up.
+async fn slow_or_silent_headers_are_cut_off_after_the_header_timeout(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(backend, |f| f.merge(Serialized::default("server.header_timeout", 1))).await;
+    let started = std::time::Instant::now();
+    let mut trickle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // One request answered, then the connection kept open and idle.
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 15];
+    idle.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK");
+    for (which, conn) in [("trickle", &mut trickle), ("silent", &mut silent), ("idle", &mut idle)] {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the server closed the {which} connection");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(!answer.contains("200 OK") || which == "idle", "{answer}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Everyone else is served as before.
+    let resp = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(resp.status(), 200);
 }

@@ -123,6 +123,7 @@ pub struct App {
     pub state: AppState,
     listener: TcpListener,
     reload_interval: Duration,
+    header_timeout: Duration,
 }
 
 impl App {
@@ -162,6 +163,7 @@ impl App {
             state,
             listener,
             reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)),
+            header_timeout: Duration::from_secs(u64::from(settings.server.header_timeout)),
         })
     }
 
@@ -183,14 +185,9 @@ impl App {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
         let router = hk_idp_web::app(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "server.started");
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        crate::serve::serve(self.listener, router, self.header_timeout, shutdown).await;
         upkeep.abort();
-        result.context("server failed")
+        Ok(())
     }
 
     /// Serves until Ctrl-C or SIGTERM.

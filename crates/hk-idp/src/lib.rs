@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod demo;
+mod serve;
 pub mod settings;
 
 pub use app::App;

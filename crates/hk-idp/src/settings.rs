@@ -70,6 +70,8 @@ pub struct Server {
     pub trusted_proxies: String,
     /// Seconds a request may take, its body included; then 408.
     pub request_timeout: u32,
+    /// Seconds to send a request's headers; then the connection is closed.
+    pub header_timeout: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -279,6 +281,7 @@ impl Settings {
         for (name, v) in [
             ("keys.reload_interval", self.keys.reload_interval),
             ("server.request_timeout", self.server.request_timeout),
+            ("server.header_timeout", self.server.header_timeout),
             ("mail.retry_attempts", self.mail.retry_attempts),
         ] {
             if v == 0 {
