@@ -12,6 +12,7 @@ on_both!(
     a_stranger_cannot_park_requests_without_bound,
     a_slow_body_is_cut_off_after_the_request_timeout,
     slow_or_silent_headers_are_cut_off_after_the_header_timeout,
+    past_the_in_flight_limit_requests_are_shed_not_queued,
 );
 
 const STRANGER: &str = "127.0.0.2";
@@ -241,4 +242,29 @@ async fn slow_or_silent_headers_are_cut_off_after_the_header_timeout(backend: Ba
     // Everyone else is served as before.
     let resp = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+/// Past `server.max_in_flight` a request is answered 503 at once (the
+/// protocol's error, with Retry-After), and served again when a slot frees.
+async fn past_the_in_flight_limit_requests_are_shed_not_queued(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::start_with(backend, |f| f.merge(Serialized::default("server.max_in_flight", 1))).await;
+    // One request in flight, its body still coming.
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let resp = reqwest::get(app.url("/jwks")).await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "answered at once"
+    );
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    drop(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(reqwest::get(app.url("/jwks")).await.unwrap().status(), 200);
 }

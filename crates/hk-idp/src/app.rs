@@ -157,7 +157,8 @@ impl App {
                 .map(|t| t.0.as_str()),
         )
         .with_trusted_proxies(settings.trusted_proxies()?)
-        .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)));
+        .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)))
+        .with_max_in_flight(settings.server.max_in_flight as usize);
         Ok(Self {
             services,
             state,

@@ -72,6 +72,8 @@ pub struct Server {
     pub request_timeout: u32,
     /// Seconds to send a request's headers; then the connection is closed.
     pub header_timeout: u32,
+    /// Requests served at once by this node; more get 503 at once.
+    pub max_in_flight: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -282,6 +284,7 @@ impl Settings {
             ("keys.reload_interval", self.keys.reload_interval),
             ("server.request_timeout", self.server.request_timeout),
             ("server.header_timeout", self.server.header_timeout),
+            ("server.max_in_flight", self.server.max_in_flight),
             ("mail.retry_attempts", self.mail.retry_attempts),
         ] {
             if v == 0 {

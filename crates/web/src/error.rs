@@ -38,6 +38,16 @@ fn bearer_challenge(code: OAuthErrorCode, description: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("Bearer realm=\"hk-idp\""))
 }
 
+/// Past `server.max_in_flight`: 503 `temporarily_unavailable`, try again in a second.
+pub async fn overloaded(_: tower::BoxError) -> Response {
+    tracing::warn!("request.shed");
+    let busy = CoreError::Unavailable("too many requests at once; try again".into());
+    let mut resp = ApiError(busy).into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
 /// Logs an internal failure once, with its cause chain.
 pub fn log_internal(e: &CoreError) {
     let mut causes = String::new();

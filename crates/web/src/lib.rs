@@ -19,9 +19,13 @@ mod texts;
 pub use state::AppState;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::timeout::TimeoutLayer;
 
 /// Largest request body any endpoint accepts.
@@ -29,7 +33,8 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
-/// request timeout (the body read included), body limit.
+/// the in-flight limit (one count for every route; shed, not queued), request timeout (the body read
+/// included), body limit.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(oauth::router())
@@ -40,7 +45,13 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.request_timeout,
-        ));
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(error::overloaded))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(state.max_in_flight)),
+        );
     observe::with_security_headers(routes, state.cookie_secure())
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)

@@ -21,6 +21,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// How long a request may take, its body included, before 408.
     pub request_timeout: std::time::Duration,
+    /// Requests served at once; more are answered 503 at once, not queued.
+    pub max_in_flight: usize,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             admin_token_hashes: Vec::new(),
             trusted_proxies: Arc::default(),
             request_timeout: std::time::Duration::from_secs(30),
+            max_in_flight: 1024,
         }
     }
 
@@ -51,6 +54,11 @@ impl AppState {
 
     pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
         self
     }
 
