@@ -27,6 +27,9 @@ pub mod settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+#[cfg(test)]
+mod parser_properties;
+
 pub use error::{CoreError, OAuthError, OAuthErrorCode, StoreError};
 pub use provider::Provider;
 pub use settings::ProviderSettings;
