@@ -236,3 +236,52 @@ mod tests {
         assert_eq!(signer(&keys, 1460), "c");
     }
 }
+
+#[cfg(test)]
+mod verify_properties {
+    //! What a stranger hands us as a token (`id_token_hint`, a bearer
+    //! token): never a panic, always a refusal unless we signed it.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    /// One ring for every case: RSA keys take long to make.
+    fn ring() -> &'static KeyRing {
+        static RING: std::sync::OnceLock<KeyRing> = std::sync::OnceLock::new();
+        RING.get_or_init(|| {
+            let ring = KeyRing::new(Arc::default());
+            let keys: Vec<_> = SigningAlg::ALL
+                .into_iter()
+                .map(|alg| crate::generate_key(&ring, alg, 0).unwrap())
+                .collect();
+            ring.load(&keys, 0, 0).unwrap();
+            ring
+        })
+    }
+
+    fn part() -> impl Strategy<Value = String> {
+        let header = prop_oneof![
+            Just(r#"{"alg":"none"}"#.to_owned()),
+            Just(r#"{"alg":"RS256","kid":"unknown"}"#.to_owned()),
+            Just(r#"{"alg":"HS256"}"#.to_owned()),
+            ".{0,60}",
+        ];
+        prop_oneof![
+            header.prop_map(|h| URL_SAFE_NO_PAD.encode(h)),
+            "[A-Za-z0-9_-]{0,60}",
+            ".{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_token_we_did_not_sign_is_refused(parts in proptest::collection::vec(part(), 0..6)) {
+            let token = parts.join(".");
+            prop_assert!(ring().verify(&token).is_err(), "{token}");
+        }
+    }
+}
