@@ -9,6 +9,7 @@ use crate::admin::member_import::ImportReport;
 use crate::audit::Actor;
 use crate::error::{CoreError, OAuthErrorCode};
 use crate::oauth::authorize::AuthorizeError;
+use crate::oauth::client::Client;
 use crate::oauth::params::Params;
 use crate::oauth::pkce::parse_challenge;
 use crate::oauth::scope::Scope;
@@ -127,8 +128,8 @@ fn valid_request(client_id: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-#[test]
-fn any_authorization_query_gets_the_protocols_answer() {
+/// A provider with one client, on its own runtime, and the nearly right values.
+fn provider_with_client() -> (tokio::runtime::Runtime, TestProvider, Client, Vec<String>) {
     let rt = runtime();
     let (t, client) = rt.block_on(async {
         let t = TestProvider::new();
@@ -136,6 +137,12 @@ fn any_authorization_query_gets_the_protocols_answer() {
         (t, client)
     });
     let known = near_values(&client.id, &client.redirect_uris[0]);
+    (rt, t, client, known)
+}
+
+#[test]
+fn any_authorization_query_gets_the_protocols_answer() {
+    let (rt, t, client, known) = provider_with_client();
     proptest!(config(), |(p in pairs(known.clone()), base in any::<bool>())| {
         let mut all: Vec<(String, String)> = if base { valid_request(&client.id) } else { Vec::new() };
         all.extend(p);
@@ -149,13 +156,7 @@ fn any_authorization_query_gets_the_protocols_answer() {
 
 #[test]
 fn any_token_form_gets_the_protocols_answer() {
-    let rt = runtime();
-    let (t, client) = rt.block_on(async {
-        let t = TestProvider::new();
-        let client = t.client(|_| {}).await;
-        (t, client)
-    });
-    let known = near_values(&client.id, &client.redirect_uris[0]);
+    let (rt, t, client, known) = provider_with_client();
     proptest!(config(), |(p in pairs(known.clone()))| {
         let params = Params::new(p);
         match rt.block_on(t.provider.token(&client, &params)) {
