@@ -10,19 +10,9 @@ on_both!(
     offline_access_outlives_the_session,
 );
 
-async fn signed_in(app: &TestApp) -> (crate::support::TestClient, serde_json::Value) {
-    let mail = email();
-    app.member(&mail).await;
-    let client = app.client().await;
-    let (verifier, challenge) = pkce();
-    let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
-    let tokens = app.redeem(&client, &code, &verifier).await;
-    (client, tokens)
-}
-
 async fn unregistered_post_logout_uri_gets_a_page(b: Backend) {
     let app = TestApp::start(b).await;
-    let (client, tokens) = signed_in(&app).await;
+    let (client, tokens) = app.signed_in().await;
     let hint = tokens["id_token"].as_str().unwrap();
     for (hint, target) in [
         (hint, "https://evil.example/"),
@@ -54,7 +44,7 @@ async fn unregistered_post_logout_uri_gets_a_page(b: Backend) {
 
 async fn logout_without_hint_asks_for_confirmation(b: Backend) {
     let app = TestApp::start(b).await;
-    let (client, _) = signed_in(&app).await;
+    let (client, _) = app.signed_in().await;
     let url = format!(
         "/logout?client_id={}&post_logout_redirect_uri=https%3A%2F%2Frp.example%2Flogged-out&state=s1",
         client.id

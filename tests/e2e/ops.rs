@@ -223,12 +223,7 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
         assert_eq!(k.private_key.split('.').count(), 5, "a compact JWE");
     }
     // Tokens still sign and verify.
-    let mail = email();
-    app.member(&mail).await;
-    let client = app.client().await;
-    let (verifier, challenge) = pkce();
-    let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
-    let t = app.redeem(&client, &code, &verifier).await;
+    let (_, t) = app.signed_in().await;
     assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
     // Without the KEK the keys cannot be opened: start-up fails, naming the setting.
     let ring = hk_idp_jose::KeyRing::new(Default::default());
@@ -305,12 +300,7 @@ async fn turning_the_kek_on_encrypts_every_stored_secret_and_reencrypt_rotates_i
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("keys.previous_encryption_keys"), "{err}");
     // The server that was running all along still signs and verifies.
-    let mail = email();
-    app.member(&mail).await;
-    let client = app.client().await;
-    let (verifier, challenge) = pkce();
-    let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
-    let t = app.redeem(&client, &code, &verifier).await;
+    let (_, t) = app.signed_in().await;
     assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
 }
 

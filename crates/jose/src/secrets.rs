@@ -45,6 +45,9 @@ pub async fn reseal_secrets(store: &dyn KeyStore, sealer: &Sealer, scope: Reseal
         Reseal::All => !sealer.is_current(stored),
     };
     let mut done = Resealed::default();
+    if scope == Reseal::Clear && !sealer.has_kek() {
+        return Ok(done);
+    }
     for key in store.list_keys().await? {
         if stale(&key.private_key) {
             let purpose = key_purpose(&key.kid);

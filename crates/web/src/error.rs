@@ -38,9 +38,11 @@ fn bearer_challenge(code: OAuthErrorCode, description: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("Bearer realm=\"hk-idp\""))
 }
 
-/// Past `server.max_in_flight`: 503 `temporarily_unavailable`, try again in a second.
+/// Past `server.max_in_flight`: 503 `temporarily_unavailable`, try again in a
+/// second. Not a warning per request: a flood would flood the log too; the
+/// request metrics count the 503s.
 pub async fn overloaded(_: tower::BoxError) -> Response {
-    tracing::warn!("request.shed");
+    tracing::debug!("request.shed");
     let busy = CoreError::Unavailable("too many requests at once; try again".into());
     let mut resp = ApiError(busy).into_response();
     resp.headers_mut()

@@ -33,8 +33,8 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
-/// the in-flight limit (one count for every route; shed, not queued), request timeout (the body read
-/// included), body limit.
+/// the in-flight limit (one count for every route; shed, not queued), request
+/// timeout (the body read included), body limit.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(oauth::router())

@@ -159,6 +159,17 @@ impl TestApp {
     }
 
     /// Redeems `code` and returns the token response JSON (status asserted 200).
+    /// A new member signed in to a new client: the client and its tokens.
+    pub async fn signed_in(&self) -> (TestClient, serde_json::Value) {
+        let mail = crate::support::email();
+        self.member(&mail).await;
+        let client = self.client().await;
+        let (verifier, challenge) = pkce();
+        let code = self.code_for(&self.browser, &client, &challenge, &mail).await;
+        let tokens = self.redeem(&client, &code, &verifier).await;
+        (client, tokens)
+    }
+
     pub async fn redeem(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
         let resp = self
             .token_request(
