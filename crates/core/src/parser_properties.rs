@@ -1,7 +1,8 @@
 //! Property tests for what strangers send: the authorization query, the
-//! token form, the scope and PKCE fields, a CSV import. Whatever the input,
+//! token form, the scope and PKCE fields, a CSV import, registration JSON. Whatever the input,
 //! no panic and no server fault — the protocol's error (or success). Failures
-//! proptest finds are kept in `proptest-regressions/` and replayed first.
+//! proptest finds are kept beside this file
+//! (`parser_properties.proptest-regressions`) and replayed first.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -204,6 +205,126 @@ fn any_csv_import_reports_lines_or_refuses_the_file() {
         let result: Result<ImportReport, CoreError> = rt.block_on(t.provider.import_csv(&input[..], &Actor::cli()));
         if let Err(e) = &result {
             prop_assert!(!server_fault(e), "{e:?} for {:?}", String::from_utf8_lossy(&input));
+        }
+    });
+}
+
+/// A JSON value for a metadata member: the right type or not, nearly right
+/// values (RFC 7591 §2) and junk.
+fn metadata_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    let text = prop_oneof![
+        proptest::sample::select(vec![
+            "https://rp.example/cb",
+            "http://127.0.0.1:9/cb",
+            "http://localhost/cb",
+            "http://rp.example/cb",
+            "https://rp.example/cb#frag",
+            "javascript:alert(1)",
+            "https://",
+            "code",
+            "token",
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "implicit",
+            "none",
+            "client_secret_post",
+            "client_secret_basic",
+            "private_key_jwt",
+            "RS256",
+            "ES256",
+            "HS256",
+            "openid email offline_access",
+            "",
+        ])
+        .prop_map(str::to_owned),
+        "\\PC{0,60}",
+    ];
+    let scalar = prop_oneof![
+        text.clone().prop_map(Value::String),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        Just(Value::Null),
+    ];
+    prop_oneof![
+        2 => scalar,
+        2 => proptest::collection::vec(text.prop_map(Value::String), 0..4).prop_map(Value::Array),
+        1 => proptest::collection::vec(any::<u8>(), 0..3).prop_map(|b| json!({ "x": b })),
+    ]
+}
+
+fn metadata() -> impl Strategy<Value = serde_json::Value> {
+    const MEMBERS: &[&str] = &[
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "id_token_signed_response_alg",
+        "client_name",
+        "client_uri",
+        "logo_uri",
+        "contacts",
+        "initiate_login_uri",
+        "scope",
+        "first_party",
+        "client_secret",
+        "rotate_secret",
+        "client_id",
+        "software_statement",
+    ];
+    let member = prop_oneof![
+        6 => proptest::sample::select(MEMBERS).prop_map(str::to_owned),
+        1 => ".{0,10}",
+    ];
+    // Half the time over a valid registration, so the checks past the first are reached.
+    let valid = proptest::option::of(Just(("redirect_uris".to_owned(), serde_json::json!([REDIRECT]))));
+    (valid, proptest::collection::vec((member, metadata_value()), 0..4))
+        .prop_map(|(valid, members)| serde_json::Value::Object(valid.into_iter().chain(members).collect()))
+}
+
+/// RFC 7591 §3.2.2 and RFC 7592 §2.2: what a registration or an update may
+/// be refused with.
+fn registration_refusal(e: &CoreError) -> bool {
+    matches!(e, CoreError::OAuth(o) if matches!(
+        o.code,
+        OAuthErrorCode::InvalidClientMetadata | OAuthErrorCode::InvalidRedirectUri | OAuthErrorCode::InvalidRequest
+    ))
+}
+
+#[test]
+fn any_registration_json_registers_a_client_or_names_the_bad_metadata() {
+    use crate::oauth::client_registration::ClientMetadata;
+    let rt = runtime();
+    let t = rt.block_on(async { TestProvider::new() });
+    proptest!(config(), |(first in metadata(), mut second in metadata(), own_id in any::<bool>())| {
+        // Not of the right shape: the web layer answers invalid_client_metadata.
+        let Ok(meta) = serde_json::from_value::<ClientMetadata>(first.clone()) else { return Ok(()) };
+        let created = meta
+            .into_new_client()
+            .map_err(CoreError::from)
+            .and_then(|new| rt.block_on(t.provider.create_client(new, &Actor::cli())));
+        let issued = match created {
+            Err(e) => {
+                prop_assert!(registration_refusal(&e), "{e:?} for {first}");
+                return Ok(());
+            }
+            Ok(issued) => issued,
+        };
+        // RFC 7592 §2.2: the update of what was just registered.
+        if own_id {
+            second["client_id"] = issued.client.id.clone().into();
+        }
+        let Ok(meta) = serde_json::from_value::<ClientMetadata>(second.clone()) else { return Ok(()) };
+        let updated = rt.block_on(t.provider.update_registration(
+            issued.client,
+            &issued.registration_token,
+            meta,
+            None,
+        ));
+        if let Err(e) = &updated {
+            prop_assert!(registration_refusal(e), "{e:?} for {second}");
         }
     });
 }

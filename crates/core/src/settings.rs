@@ -108,9 +108,9 @@ pub struct PasswordSettings {
 
 impl PasswordSettings {
     pub fn check(&self) -> Result<(), SettingError> {
-        // OWASP's minimum for argon2id (docs/SECURITY-RULES.md §1).
-        if self.argon2_memory_kib < 19456 || self.argon2_iterations < 2 || self.argon2_parallelism < 1 {
-            return refuse("passwords.argon2_*", "below OWASP's minimum (m=19456 KiB, t=2, p=1)");
+        // OWASP's floor, and what the hasher can run (memory ≥ 8 KiB per lane).
+        if let Err(e) = self.argon2().params() {
+            return refuse("passwords.argon2_*", e.to_string());
         }
         if !(8..=256).contains(&self.min_length) {
             return refuse("passwords.min_length", "must be between 8 and 256");
@@ -281,6 +281,13 @@ mod tests {
         assert_eq!(s.otp.check().unwrap_err().setting, "otp.ttl");
         s.passwords.argon2_memory_kib = 1024;
         assert_eq!(s.passwords.check().unwrap_err().setting, "passwords.argon2_*");
+        // What the hasher could not run: 4 TiB per hash, fewer than 8 KiB per lane.
+        let mut p = default_settings().passwords;
+        p.argon2_memory_kib = u32::MAX;
+        assert_eq!(p.check().unwrap_err().setting, "passwords.argon2_*");
+        let mut p = default_settings().passwords;
+        p.argon2_parallelism = 2433;
+        assert_eq!(p.check().unwrap_err().setting, "passwords.argon2_*");
         s.login.failure_window = -1;
         assert_eq!(s.login.check().unwrap_err().setting, "login.failure_window");
         s.session.ttl = i64::MAX;

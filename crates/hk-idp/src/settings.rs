@@ -418,4 +418,97 @@ mod tests {
             "in the README's table, not in config/default.toml: {unknown:?}"
         );
     }
+
+    /// Every setting of `config/default.toml`, as `section.name`.
+    fn default_keys() -> Vec<String> {
+        let defaults: toml::Table = DEFAULTS.parse().unwrap();
+        defaults
+            .iter()
+            .flat_map(|(section, table)| {
+                table
+                    .as_table()
+                    .into_iter()
+                    .flat_map(|t| t.keys())
+                    .map(move |k| format!("{section}.{k}"))
+            })
+            .collect()
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        fn value() -> impl Strategy<Value = Value> {
+            let scalar = prop_oneof![
+                1 => any::<i64>().prop_map(|n| json!(n)),
+                1 => any::<u64>().prop_map(|n| json!(n)),
+                3 => (-3i64..70_000).prop_map(|n| json!(n)),
+                3 => (0u32..64).prop_map(|k| json!(1u64 << k)),
+                1 => any::<f64>().prop_map(|f| json!(f)),
+                1 => any::<bool>().prop_map(Value::Bool),
+                1 => "\\PC{0,40}".prop_map(Value::String),
+                3 => proptest::sample::select(vec![
+                    "",
+                    "0",
+                    "-1",
+                    "ES256",
+                    "RS256",
+                    "none",
+                    "json",
+                    "127.0.0.1:0",
+                    "[::1]:0",
+                    "10.0.0.0/8, ::1",
+                    "sqlite::memory:",
+                    "postgres://x@127.0.0.1/x",
+                    "redis://127.0.0.1:1",
+                    "smtp://127.0.0.1:1",
+                    "https://id.hk.no/",
+                    "http://x?y",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                    "-----------------------------------",
+                ])
+                .prop_map(|s| Value::String(s.to_owned())),
+            ];
+            prop_oneof![
+                4 => scalar.clone(),
+                1 => proptest::collection::vec(scalar, 0..3).prop_map(Value::Array),
+                1 => Just(json!({ "x": 1 })),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 2048,
+                failure_persistence: Some(Box::new(
+                    proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+                )),
+                ..ProptestConfig::default()
+            })]
+
+            /// Any value for any setting: the settings, or an error naming
+            /// the setting (never a panic); and what is accepted, the hasher
+            /// takes.
+            #[test]
+            fn any_setting_is_taken_or_refused_by_name(
+                key in proptest::sample::select(default_keys()),
+                v in value(),
+            ) {
+                let fig = Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default(&key, &v));
+                match Settings::from_figment(fig) {
+                    Ok(s) => {
+                        let argon2 = s.passwords.argon2();
+                        prop_assert!(argon2.params().is_ok(), "{key} = {v}: {:?}", argon2.params().err());
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        let (section, name) = key.split_once('.').unwrap();
+                        let named = text.contains(&key)
+                            || (section == "passwords" && name.starts_with("argon2_") && text.contains("passwords.argon2_"));
+                        prop_assert!(named, "{key} = {v}: {text}");
+                    }
+                }
+            }
+        }
+    }
 }

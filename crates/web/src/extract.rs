@@ -103,7 +103,7 @@ pub async fn authenticated_client(
 }
 
 /// How the client authenticated: Basic header, form secret, or none (public client).
-fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCredentials, ApiError> {
+pub(crate) fn client_credentials(headers: &HeaderMap, p: &Params) -> Result<ClientCredentials, ApiError> {
     let form_id = p.get("client_id")?;
     let form_secret = p.get("client_secret")?;
     if let Some(auth) = headers.get(header::AUTHORIZATION) {

@@ -5,6 +5,8 @@ mod admin;
 pub mod client_address;
 pub mod error;
 mod extract;
+#[cfg(test)]
+mod extract_properties;
 mod health;
 mod message_page;
 pub mod metrics;

@@ -62,6 +62,29 @@ pub struct Argon2Settings {
     pub max_concurrent: usize,
 }
 
+/// The most memory one hash may take.
+const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+
+impl Argon2Settings {
+    /// The argon2id parameters: at least OWASP's floor (m=19 MiB, t=2, p=1),
+    /// within what the argon2 crate takes.
+    pub fn params(&self) -> Result<Params, CoreError> {
+        if self.memory_kib < 19 * 1024 || self.iterations < 2 || self.parallelism < 1 {
+            return Err(CoreError::Invalid(
+                "argon2 parameters are below OWASP's minimum (m=19456 KiB, t=2, p=1)".into(),
+            ));
+        }
+        // Every hash allocates the memory: more than 4 GiB is a typo, not a setting.
+        if self.memory_kib > MAX_MEMORY_KIB {
+            return Err(CoreError::Invalid(format!(
+                "argon2 memory above {MAX_MEMORY_KIB} KiB (4 GiB)"
+            )));
+        }
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| CoreError::Invalid(format!("argon2 parameters: {e}")))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verification {
     pub ok: bool,
@@ -79,14 +102,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(s: Argon2Settings) -> Result<Self, CoreError> {
-        // OWASP's floor for argon2id: m=19 MiB, t=2, p=1.
-        if s.memory_kib < 19 * 1024 || s.iterations < 2 || s.parallelism < 1 {
-            return Err(CoreError::Invalid(
-                "argon2 parameters are below OWASP's minimum (m=19456 KiB, t=2, p=1)".into(),
-            ));
-        }
-        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
-            .map_err(|e| CoreError::Invalid(format!("argon2 parameters: {e}")))?;
+        let params = s.params()?;
         let pool = Arc::new(BlockPool {
             blocks: params.block_count(),
             free: Mutex::new(Vec::new()),
