@@ -7,6 +7,8 @@
 mod support;
 
 mod abuse;
+mod abuse_accounts;
+mod abuse_web;
 mod activation;
 mod admin_users;
 mod audit_trail;

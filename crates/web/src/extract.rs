@@ -43,10 +43,26 @@ async fn read_params(req: Request) -> Result<(Params, HeaderMap), OAuthError> {
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let bytes = Bytes::from_request(req, &())
-        .await
-        .map_err(|_| OAuthError::invalid_request("the request body is too large or unreadable"))?;
+    let bytes = Bytes::from_request(req, &()).await.map_err(|_| body_unreadable())?;
     Ok((Params::new(pairs(&bytes)), headers))
+}
+
+fn body_unreadable() -> OAuthError {
+    OAuthError::invalid_request("the request body is too large or unreadable")
+}
+
+/// The body of a JSON endpoint, as bytes; one too large (past the body
+/// limit) or unreadable is `invalid_request` in the OAuth error JSON, not
+/// axum's plain-text rejection.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, s: &S) -> Result<Self, Self::Rejection> {
+        Ok(RawBody(
+            Bytes::from_request(req, s).await.map_err(|_| body_unreadable())?,
+        ))
+    }
 }
 
 /// Parameters for a protocol endpoint; errors in the OAuth JSON format.

@@ -158,7 +158,6 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    /// Redeems `code` and returns the token response JSON (status asserted 200).
     /// A new member signed in to a new client: the client and its tokens.
     pub async fn signed_in(&self) -> (TestClient, serde_json::Value) {
         let mail = crate::support::email();
@@ -170,6 +169,7 @@ impl TestApp {
         (client, tokens)
     }
 
+    /// Redeems `code` and returns the token response JSON (status asserted 200).
     pub async fn redeem(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
         let resp = self
             .token_request(

@@ -16,6 +16,8 @@ pub struct Received {
     pub from: String,
     pub text: String,
     pub html: String,
+    /// The header section as it arrived, folded lines and all.
+    pub headers: String,
 }
 
 impl Received {
@@ -158,12 +160,14 @@ impl Mailbox {
             ),
             None => Default::default(),
         };
+        let headers = raw.split("\r\n\r\n").next().unwrap_or_default().to_owned();
         self.mails.lock().unwrap().push(Received {
             to,
             subject,
             from,
             text,
             html,
+            headers,
         });
         self.arrived.notify_waiters();
     }

@@ -204,6 +204,21 @@ async fn a_strangers_requests_and_guesses_do_not_stop_the_member() {
 }
 
 #[tokio::test]
+async fn requests_refused_by_the_askers_own_quota_do_not_use_up_the_emails() {
+    let t = TestProvider::new();
+    t.member("kari@hk.no").await;
+    let stranger = "192.0.2.66";
+    // The stranger goes on asking long past their own quota, as many times
+    // as the e-mail may be asked for from all addresses together.
+    for _ in 0..t.settings.otp.per_email_all_addresses {
+        ask(&t, OtpPurpose::Reset, "kari@hk.no", stranger).await;
+    }
+    let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+    let code = mailed_code(&t, t.settings.otp.per_email as usize + 1).await;
+    assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
+}
+
+#[tokio::test]
 async fn guesses_are_blocked_per_address_over_all_e_mails_and_count_where_they_are_made() {
     let t = TestProvider::with(|s| {
         s.otp.max_wrong_per_address_per_day = 4;

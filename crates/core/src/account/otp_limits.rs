@@ -35,20 +35,27 @@ impl OtpAsker<'_> {
 
 impl Provider {
     /// Counts a code request; false if any of the three quotas is used up.
-    /// Counted for every e-mail asked, registered or not, so refusing tells nothing.
+    /// Counted for every e-mail asked, registered or not, so refusing tells
+    /// nothing. The e-mail's quota over all addresses counts only requests
+    /// the asker's own quotas let through: a stranger asking on past their
+    /// own quota must not use up the member's.
     pub(crate) async fn count_otp_request(&self, who: &OtpAsker<'_>) -> Result<bool, StoreError> {
         let s = &self.settings.otp;
         let pair = self.kv.incr(&who.pair("otprate"), s.rate_window).await?;
         let address = self.kv.incr(&who.address("otprate"), s.rate_window).await?;
+        if pair > s.per_email || address > s.per_address {
+            tracing::warn!(pair, address, "otp.rate_limited");
+            return Ok(false);
+        }
         let all = self
             .kv
             .incr(&format!("otprate:all:{}", hash_token(who.email)), s.rate_window)
             .await?;
-        let allowed = pair <= s.per_email && address <= s.per_address && all <= s.per_email_all_addresses;
-        if !allowed {
+        if all > s.per_email_all_addresses {
             tracing::warn!(pair, address, all, "otp.rate_limited");
+            return Ok(false);
         }
-        Ok(allowed)
+        Ok(true)
     }
 
     /// True when this address group has used up a day's wrong tries, for this

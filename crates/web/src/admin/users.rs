@@ -1,10 +1,9 @@
 //! The member registry: create, look up by e-mail, change, delete.
 
 use crate::error::ApiError;
-use crate::extract::{Admin, has_content_type, json_body};
+use crate::extract::{Admin, RawBody, has_content_type, json_body};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +30,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     admin: Admin,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let u: CreateUser = json_body(&headers, &body, false)?;
     let new = NewMember {
@@ -78,7 +77,7 @@ pub async fn change_user(
     admin: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<MemberView>, ApiError> {
     let fields: serde_json::Map<String, serde_json::Value> = json_body(&headers, &body, false)?;
     let mut changes = MemberChanges::default();
@@ -122,7 +121,7 @@ pub async fn invite_user(
     admin: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
         InviteRequest::default()

@@ -3,10 +3,9 @@
 //! registration access token.
 
 use crate::error::ApiError;
-use crate::extract::{Admin, ClientIp, bearer_token, json_body};
+use crate::extract::{Admin, ClientIp, RawBody, bearer_token, json_body};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +39,7 @@ pub async fn register(
     State(state): State<AppState>,
     admin: Admin,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let metadata: ClientMetadata = json_body(&headers, &body, true)?;
     let new = metadata.into_new_client()?;
@@ -75,7 +74,7 @@ pub async fn update(
     ClientIp(ip): ClientIp,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let token = registration_token(&headers)?;
     // §2.2: the token is checked before the body is looked at.
