@@ -177,7 +177,11 @@ async fn nothing_a_person_types_reaches_a_mail_header(backend: Backend) {
         .await;
     app.ask_code(&app.new_browser(), ACTIVATE, "", &named).await;
     let mail = app.mailbox.wait_for(&named, 1).await;
-    assert_eq!(mail.to, std::slice::from_ref(&named), "the envelope names the member only");
+    assert_eq!(
+        mail.to,
+        std::slice::from_ref(&named),
+        "the envelope names the member only"
+    );
     let header_lines: Vec<&str> = mail.headers.lines().collect();
     assert!(
         !header_lines.iter().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),

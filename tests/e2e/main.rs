@@ -17,6 +17,7 @@ mod bad_input;
 mod browser;
 mod config;
 mod demo;
+mod docs_name_real_tests;
 mod flow;
 mod invite;
 mod kv_contract;
