@@ -288,6 +288,8 @@ mod tests {
         let mut p = default_settings().passwords;
         p.argon2_parallelism = 2433;
         assert_eq!(p.check().unwrap_err().setting, "passwords.argon2_*");
+        p.argon2_parallelism = 1 << 29;
+        assert_eq!(p.check().unwrap_err().setting, "passwords.argon2_*");
         s.login.failure_window = -1;
         assert_eq!(s.login.check().unwrap_err().setting, "login.failure_window");
         s.session.ttl = i64::MAX;

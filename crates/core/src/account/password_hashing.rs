@@ -80,6 +80,13 @@ impl Argon2Settings {
                 "argon2 memory above {MAX_MEMORY_KIB} KiB (4 GiB)"
             )));
         }
+        // Checked here first: argon2 0.5 computes `8 * p` in u32, which
+        // overflows (a panic in debug builds) for p ≥ 2^29.
+        if u64::from(self.memory_kib) < 8 * u64::from(self.parallelism) {
+            return Err(CoreError::Invalid(
+                "argon2 memory must be at least 8 KiB per lane".into(),
+            ));
+        }
         Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| CoreError::Invalid(format!("argon2 parameters: {e}")))
     }
