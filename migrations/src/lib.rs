@@ -16,6 +16,7 @@ mod m20261201_000007_create_consents;
 mod m20261201_000008_index_members_status;
 mod m20261201_000009_registration_and_invitations;
 mod m20261201_000010_idna_member_emails;
+mod m20261203_000011_one_active_key_per_alg;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_index_members_status::Migration),
             Box::new(m20261201_000009_registration_and_invitations::Migration),
             Box::new(m20261201_000010_idna_member_emails::Migration),
+            Box::new(m20261203_000011_one_active_key_per_alg::Migration),
         ]
     }
 }

@@ -8,7 +8,10 @@ use hk_idp_migrations::{Migrator, MigratorTrait};
 use hk_idp_store_sql::SqlStore;
 use sea_orm::{ConnectionTrait, Database};
 
-on_both!(a_half_applied_migration_is_finished_by_the_next_run);
+on_both!(
+    a_half_applied_migration_is_finished_by_the_next_run,
+    duplicate_signing_keys_from_a_start_up_race_are_retired_not_lost,
+);
 
 async fn database(b: Backend) -> (String, tempfile::TempDir, Option<PgDatabase>) {
     let dir = tempfile::tempdir().unwrap();
@@ -38,6 +41,41 @@ async fn a_half_applied_migration_is_finished_by_the_next_run(b: Backend) {
     db.execute_unprepared("SELECT client_uri, updated_at FROM clients")
         .await
         .expect("every column of migration 9");
+}
+
+/// Two keys per algorithm left by nodes that started at once before
+/// migration 11: the newest keeps signing, the other is retired now (still
+/// published, so its tokens verify), and the index then keeps it that way.
+async fn duplicate_signing_keys_from_a_start_up_race_are_retired_not_lost(b: Backend) {
+    let (url, _dir, _pg) = database(b).await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(10)).await.unwrap();
+    for (kid, at) in [("older", 100), ("newer", 200)] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO signing_keys (kid, alg, private_key, created_at) VALUES ('{kid}', 'RS256', '{{}}', {at})"
+        ))
+        .await
+        .unwrap();
+    }
+    let store = SqlStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let keys = hk_idp_core::ports::store::KeyStore::list_keys(&store).await.unwrap();
+    let retire = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| k.retire_after);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(retire("newer"), Some(None), "the newest keeps signing");
+    let older = retire("older")
+        .flatten()
+        .expect("the older one is retired, not deleted");
+    assert!((now - 60..=now + 60).contains(&older), "retired now: {older} vs {now}");
+    let second = db
+        .execute_unprepared(
+            "INSERT INTO signing_keys (kid, alg, private_key, created_at) VALUES ('third', 'RS256', '{}', 300)",
+        )
+        .await;
+    assert!(second.is_err(), "one not-retired key per algorithm");
 }
 
 /// Two migrators on one fresh PostgreSQL database at the same moment: the

@@ -13,7 +13,48 @@ use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::store::{KeyStore, MemberStore, RefreshStore};
 use hk_idp_store_sql::SqlStore;
 
-on_both!(sql_store_passes_the_contract, member_writes_do_not_undo_each_other);
+on_both!(
+    sql_store_passes_the_contract,
+    member_writes_do_not_undo_each_other,
+    two_nodes_starting_at_once_store_one_key_set,
+);
+
+/// Two nodes on one fresh database, each with its own connections, start at
+/// the same moment: both find no keys and generate a set; one set is stored,
+/// and both load it. (Before the partial unique index both were stored, and
+/// the two nodes signed with different keys.)
+async fn two_nodes_starting_at_once_store_one_key_set(b: Backend) {
+    use hk_idp_jose::{KeyRing, KeySchedule, Sealer, ensure_keys};
+    use std::sync::Arc;
+    let (first, dir, pg) = open(b).await;
+    let second = SqlStore::connect(&url(&dir, &pg)).await.unwrap();
+    let schedule = KeySchedule {
+        publish_first: 360,
+        keep_retired: 3600,
+    };
+    let start = |store: SqlStore| {
+        tokio::spawn(async move {
+            let ring = KeyRing::new(Arc::new(Sealer::default()));
+            ensure_keys(&store, &ring, 1000, schedule).await.unwrap();
+            SigningAlg::ALL.map(|alg| ring.signing_kid(alg))
+        })
+    };
+    let (a, b) = (start(first.clone()), start(second));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let keys = first.list_keys().await.unwrap();
+    for alg in SigningAlg::ALL {
+        let n = keys.iter().filter(|k| k.alg == alg && k.retire_after.is_none()).count();
+        assert_eq!(n, 1, "{alg:?}: one key, not one per node");
+    }
+    assert_eq!(a, b, "both nodes sign with the same keys");
+}
+
+fn url(dir: &tempfile::TempDir, pg: &Option<PgDatabase>) -> String {
+    match pg {
+        None => format!("sqlite://{}/s.sqlite?mode=rwc", dir.path().display()),
+        Some(pg) => pg.url.clone(),
+    }
+}
 
 async fn open(b: Backend) -> (SqlStore, tempfile::TempDir, Option<PgDatabase>) {
     let dir = tempfile::tempdir().unwrap();
@@ -21,11 +62,7 @@ async fn open(b: Backend) -> (SqlStore, tempfile::TempDir, Option<PgDatabase>) {
         Backend::Embedded => None,
         Backend::PostgresRedis => Some(PgDatabase::create().await),
     };
-    let url = match &pg {
-        None => format!("sqlite://{}/s.sqlite?mode=rwc", dir.path().display()),
-        Some(pg) => pg.url.clone(),
-    };
-    let store = SqlStore::connect(&url).await.unwrap();
+    let store = SqlStore::connect(&url(&dir, &pg)).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     (store, dir, pg)
@@ -121,7 +158,11 @@ async fn sql_store_passes_the_contract(b: Backend) {
         retire_after: None,
     };
     let (k1, k2) = (format!("k1{id}"), format!("k2{id}"));
-    s.insert_key(&key(&k1, 10)).await.unwrap();
+    assert!(s.insert_first_key(&key(&k1, 10)).await.unwrap());
+    assert!(
+        !s.insert_first_key(&key(&format!("k0{id}"), 11)).await.unwrap(),
+        "one not-retired key per algorithm"
+    );
     assert!(s.rotate_keys(100, &[key(&k2, 50)]).await.unwrap() >= 1);
     let keys = s.list_keys().await.unwrap();
     let find = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().retire_after;

@@ -102,6 +102,8 @@ pub struct TestProvider {
     pub provider: Provider,
     pub clock: ManualClock,
     pub db: Arc<MemoryDb>,
+    /// The short-lived store, to look at what it holds.
+    pub kv: Arc<MemoryStore>,
     pub mail: Arc<KeptMail>,
 }
 
@@ -126,6 +128,7 @@ impl TestProvider {
         let clock = ManualClock::new(START);
         let db = Arc::new(MemoryDb::default());
         let mail = Arc::new(KeptMail::default());
+        let kv = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
         let passwords = crate::account::password_hashing::PasswordHasher::new(settings.passwords.argon2()).unwrap();
         let provider = Provider {
             settings: Arc::new(settings),
@@ -135,7 +138,7 @@ impl TestProvider {
             keys: db.clone(),
             refresh: db.clone(),
             audit: db.clone(),
-            kv: Kv(Arc::new(MemoryStore::new(Arc::new(clock.clone())))),
+            kv: Kv(kv.clone()),
             signer: Arc::new(PlainSigner),
             passwords,
             clock: Arc::new(clock.clone()),
@@ -146,6 +149,7 @@ impl TestProvider {
             provider,
             clock,
             db,
+            kv,
             mail,
         }
     }

@@ -112,7 +112,7 @@ impl Services {
     /// Reloads the published keys (after a rotation by any node) and drops expired ones.
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let p = &self.provider;
-        hk_idp_jose::ensure_keys(&self.sql, &self.keyring, p.clock.now(), self.key_schedule).await?;
+        hk_idp_jose::reload_keys(&self.sql, &self.keyring, p.clock.now(), self.key_schedule).await?;
         Ok(())
     }
 }

@@ -395,17 +395,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_in_the_readme_table_and_every_row_is_a_setting() {
-        let defaults: toml::Table = DEFAULTS.parse().unwrap();
-        let keys: std::collections::BTreeSet<String> = defaults
-            .iter()
-            .flat_map(|(section, table)| {
-                table
-                    .as_table()
-                    .into_iter()
-                    .flat_map(|t| t.keys())
-                    .map(move |k| format!("{section}.{k}"))
-            })
-            .collect();
+        let keys: std::collections::BTreeSet<String> = default_keys().into_iter().collect();
         let documented = readme_settings();
         let undocumented: Vec<_> = keys.difference(&documented).collect();
         let unknown: Vec<_> = documented.difference(&keys).collect();

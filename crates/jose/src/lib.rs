@@ -7,6 +7,6 @@ mod sealer;
 mod secrets;
 
 pub use keyring::{KeyRing, KeyRingError};
-pub use lifecycle::{KeySchedule, ensure_keys, generate_key, rotate_keys};
+pub use lifecycle::{KeySchedule, ensure_keys, generate_key, reload_keys, rotate_keys};
 pub use sealer::{Sealer, is_sealed};
 pub use secrets::{Reseal, Resealed, reseal_secrets, server_secret};

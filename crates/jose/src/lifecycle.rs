@@ -47,9 +47,37 @@ pub struct KeySchedule {
     pub keep_retired: i64,
 }
 
-/// Makes sure every algorithm has a signing key, removes keys past their
-/// grace period, and loads the published keys into `ring`.
+/// At start-up: gives every algorithm without one a first signing key, then
+/// loads the keys as `reload_keys` does. Of nodes starting at once on an
+/// empty table, one set is stored (the store keeps one not-retired key per
+/// algorithm) and every node loads it.
 pub async fn ensure_keys(
+    store: &dyn KeyStore,
+    ring: &KeyRing,
+    now: i64,
+    schedule: KeySchedule,
+) -> Result<(), CoreError> {
+    let keys = store.list_keys().await?;
+    for alg in SigningAlg::ALL {
+        if !keys.iter().any(|k| k.alg == alg && k.retire_after.is_none()) {
+            let stored = store
+                .insert_first_key(&generate_key(ring, alg, now).map_err(internal)?)
+                .await?;
+            let event = if stored {
+                "keys.generated"
+            } else {
+                "keys.generated_elsewhere"
+            };
+            tracing::info!(alg = alg.as_str(), "{event}");
+        }
+    }
+    reload_keys(store, ring, now, schedule).await
+}
+
+/// Removes keys past their grace period and loads the published ones into
+/// `ring`. Never makes keys: a reload in the middle of a rotation (or of
+/// another node's start-up) must not add a set of its own.
+pub async fn reload_keys(
     store: &dyn KeyStore,
     ring: &KeyRing,
     now: i64,
@@ -57,17 +85,6 @@ pub async fn ensure_keys(
 ) -> Result<(), CoreError> {
     store.delete_keys_retired_before(now - schedule.keep_retired).await?;
     let keys = store.list_keys().await?;
-    let mut created = false;
-    for alg in SigningAlg::ALL {
-        if !keys.iter().any(|k| k.alg == alg && k.retire_after.is_none()) {
-            store
-                .insert_key(&generate_key(ring, alg, now).map_err(internal)?)
-                .await?;
-            tracing::info!(alg = alg.as_str(), "keys.generated");
-            created = true;
-        }
-    }
-    let keys = if created { store.list_keys().await? } else { keys };
     ring.load(&keys, now, schedule.publish_first).map_err(internal)
 }
 
@@ -87,4 +104,43 @@ pub async fn rotate_keys(
         .map_err(internal)?;
     store.rotate_keys(now + schedule.publish_first, &fresh).await?;
     Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Sealer;
+    use hk_idp_core::testing::MemoryDb;
+    use std::sync::Arc;
+
+    const SCHEDULE: KeySchedule = KeySchedule {
+        publish_first: 360,
+        keep_retired: 3600,
+    };
+
+    fn not_retired(keys: &[StoredKey]) -> usize {
+        keys.iter().filter(|k| k.retire_after.is_none()).count()
+    }
+
+    /// The hardening issue's race: a reload while no key is "not retired"
+    /// (in the middle of a rotation, or of another node's start-up) made a
+    /// key set of its own. Only start-up makes keys.
+    #[tokio::test]
+    async fn a_reload_never_makes_keys_only_start_up_does() {
+        let db = MemoryDb::default();
+        let ring = KeyRing::new(Arc::new(Sealer::default()));
+        ensure_keys(&db, &ring, 1000, SCHEDULE).await.unwrap();
+        let first = db.list_keys().await.unwrap();
+        assert_eq!(not_retired(&first), SigningAlg::ALL.len());
+        // Every key set to retire, none to take over yet.
+        db.rotate_keys(2000, &[]).await.unwrap();
+        reload_keys(&db, &ring, 1001, SCHEDULE).await.unwrap();
+        let after = db.list_keys().await.unwrap();
+        assert_eq!(after.len(), first.len(), "the reload made no keys");
+        assert_eq!(not_retired(&after), 0);
+        // A start-up (of a node whose table has none) does.
+        ensure_keys(&db, &ring, 1002, SCHEDULE).await.unwrap();
+        assert_eq!(not_retired(&db.list_keys().await.unwrap()), SigningAlg::ALL.len());
+    }
 }

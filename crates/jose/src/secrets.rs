@@ -98,7 +98,7 @@ mod tests {
         let db = MemoryDb::default();
         let clear = Arc::new(Sealer::default());
         let key = generate_key(&KeyRing::new(clear.clone()), SigningAlg::ES256, 0).unwrap();
-        db.insert_key(&key).await.unwrap();
+        db.insert_first_key(&key).await.unwrap();
         let pepper = server_secret(&db, &clear, "pepper").await.unwrap();
         assert!(stored(&db).await.iter().all(|v| !is_sealed(v)));
 

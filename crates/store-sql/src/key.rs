@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::oauth::signing_key::{SigningAlg, StoredKey};
 use hk_idp_core::ports::store::KeyStore;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
 
 fn row(key: &StoredKey) -> signing_key::Model {
@@ -21,12 +21,15 @@ fn row(key: &StoredKey) -> signing_key::Model {
 
 #[async_trait]
 impl KeyStore for SqlStore {
-    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        signing_key::Entity::insert(row(key).into_active_model())
-            .exec(&self.db)
+    async fn insert_first_key(&self, key: &StoredKey) -> Result<bool, StoreError> {
+        // The partial unique index (one not-retired key per algorithm) decides
+        // between nodes starting at once; the loser's insert does nothing.
+        let inserted = signing_key::Entity::insert(row(key).into_active_model())
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(&self.db)
             .await
             .map_err(db_error)?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {

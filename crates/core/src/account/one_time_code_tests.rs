@@ -379,3 +379,30 @@ fn purposes_admit_the_right_members() {
     assert!(!OtpPurpose::Reset.admits(MemberStatus::Pending));
     assert!(!OtpPurpose::Reset.admits(MemberStatus::Disabled));
 }
+
+/// docs/SECURITY-RULES.md §2.2: the code itself is stored nowhere, only its
+/// keyed hash; the mail is the one place it is written.
+#[tokio::test]
+async fn the_code_is_stored_only_as_a_keyed_hash() {
+    let t = TestProvider::new();
+    t.member("kari@hk.no").await;
+    flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
+    let code = mailed_code(&t, 1).await;
+    let stored: Vec<String> =
+        t.kv.values()
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .chain(t.db.events_debug())
+            .collect();
+    assert!(!stored.is_empty());
+    let mac = t.code_mac("kari@hk.no", &code);
+    assert!(
+        stored.iter().any(|v| v.contains(&mac)),
+        "the keyed hash is what is kept"
+    );
+    for v in &stored {
+        // As a six-digit run of its own (a longer number may contain it by chance).
+        let runs: Vec<&str> = v.split(|c: char| !c.is_ascii_digit()).collect();
+        assert!(!runs.contains(&code.as_str()), "the code is stored: {v}");
+    }
+}

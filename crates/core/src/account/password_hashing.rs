@@ -8,6 +8,7 @@ use crate::error::CoreError;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
@@ -105,6 +106,8 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     pool: Arc<BlockPool>,
     dummy: Arc<String>,
+    /// Hashes running now, and the most that ever ran at once.
+    running: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl PasswordHasher {
@@ -120,6 +123,7 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(s.max_concurrent.max(1))),
             pool,
             dummy: Arc::new(dummy),
+            running: Arc::default(),
         })
     }
 
@@ -147,6 +151,11 @@ impl PasswordHasher {
         .await
     }
 
+    /// The most hashes that ran at once so far.
+    pub fn peak_running(&self) -> usize {
+        self.running.1.load(Ordering::SeqCst)
+    }
+
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
         let _permit = self
             .permits
@@ -154,9 +163,16 @@ impl PasswordHasher {
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(f))
-            .await
-            .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
+        let running = self.running.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = running.0.fetch_add(1, Ordering::SeqCst) + 1;
+            running.1.fetch_max(now, Ordering::SeqCst);
+            let out = span.in_scope(f);
+            running.0.fetch_sub(1, Ordering::SeqCst);
+            out
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
     }
 }
 
@@ -269,6 +285,54 @@ mod tests {
                 .unwrap()
                 .ok
         );
+    }
+
+    /// docs/SECURITY-RULES.md §1.3: a hash runs off the async worker — a
+    /// timer on the same single-threaded runtime keeps ticking meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_leaves_the_async_worker_free() {
+        use std::sync::atomic::AtomicU32;
+        let h = PasswordHasher::new(Argon2Settings {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            ..settings(0)
+        })
+        .unwrap();
+        let ticks = Arc::new(AtomicU32::new(0));
+        let counted = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let start = std::time::Instant::now();
+        h.hash("et langt passord her".into()).await.unwrap();
+        let took = start.elapsed();
+        ticker.abort();
+        let ticks = ticks.load(Ordering::SeqCst);
+        assert!(took.as_millis() >= 10, "the hash took {took:?}: too short to tell");
+        assert!(ticks >= 3, "{ticks} ticks in {took:?}: the worker was held");
+    }
+
+    /// §1.3: at most `max_concurrent` hashes run at once; the rest wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_max_concurrent_hashes_run_at_once() {
+        let h = PasswordHasher::new(Argon2Settings {
+            max_concurrent: 1,
+            ..settings(19 * 1024)
+        })
+        .unwrap();
+        let all: Vec<_> = (0..4)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("et langt passord her".into()).await })
+            })
+            .collect();
+        for task in all {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(h.peak_running(), 1);
     }
 
     #[test]

@@ -66,6 +66,15 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Every live value (for tests of what is stored).
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        let now = self.clock.now_millis();
+        self.entries
+            .lock()
+            .map(|m| m.values().filter(|(_, e)| *e > now).map(|(v, _)| v.clone()).collect())
+            .unwrap_or_default()
+    }
 }
 
 fn live(map: &mut HashMap<String, (Vec<u8>, Millis)>, key: &str, now: Millis) -> bool {

@@ -62,7 +62,10 @@ pub trait ConsentStore: Send + Sync {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Stores `key` unless its algorithm already has a key that is not
+    /// retired: then nothing, and false (another node's start-up stored one
+    /// first; the store keeps one such key per algorithm).
+    async fn insert_first_key(&self, key: &StoredKey) -> Result<bool, StoreError>;
     /// Keys still published at `now`: not retired, or retired less than
     /// `grace` seconds ago.
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;

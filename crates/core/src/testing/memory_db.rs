@@ -39,6 +39,11 @@ impl MemoryDb {
         Ok(())
     }
 
+    /// The audit events recorded so far, each as its debug form.
+    pub fn events_debug(&self) -> Vec<String> {
+        self.events.lock().unwrap().iter().map(|e| format!("{e:?}")).collect()
+    }
+
     /// The kinds of the audit events recorded so far, in order.
     pub fn event_kinds(&self) -> Vec<String> {
         self.events.lock().unwrap().iter().map(|e| e.kind.clone()).collect()
@@ -214,9 +219,13 @@ impl ConsentStore for MemoryDb {
 
 #[async_trait]
 impl KeyStore for MemoryDb {
-    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        self.keys.lock().unwrap().push(key.clone());
-        Ok(())
+    async fn insert_first_key(&self, key: &StoredKey) -> Result<bool, StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        if keys.iter().any(|k| k.alg == key.alg && k.retire_after.is_none()) {
+            return Ok(false);
+        }
+        keys.push(key.clone());
+        Ok(true)
     }
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         Ok(self.keys.lock().unwrap().clone())
