@@ -28,6 +28,7 @@ mod ops;
 mod otp_rules;
 mod pages;
 mod register;
+mod shutdown;
 mod store_contract;
 mod token;
 mod what_did_not_run;

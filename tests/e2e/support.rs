@@ -1,7 +1,7 @@
 //! What the scenarios share: the test server (`app`), the two storage set-ups
 //! (`backend`, `pg`), the browser-side flow (`flow`, `http`), the one-time-code
 //! steps (`otp`), the SMTP listener (`smtp`), the relying party (`rp`), JWT
-//! claims (`jwt`) and the binary (`cli`). No scenario lives here.
+//! claims (`jwt`), the binary (`cli`) and a node as a process of its own (`node`). No scenario lives here.
 
 pub mod app;
 pub mod backend;
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod flow;
 pub mod http;
 pub mod jwt;
+pub mod node;
 pub mod otp;
 pub mod pg;
 pub mod rp;

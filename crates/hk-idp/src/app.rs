@@ -124,6 +124,7 @@ pub struct App {
     listener: TcpListener,
     reload_interval: Duration,
     header_timeout: Duration,
+    shutdown_grace: Duration,
 }
 
 impl App {
@@ -165,6 +166,7 @@ impl App {
             listener,
             reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)),
             header_timeout: Duration::from_secs(u64::from(settings.server.header_timeout)),
+            shutdown_grace: Duration::from_secs(u64::from(settings.server.shutdown_grace)),
         })
     }
 
@@ -178,15 +180,26 @@ impl App {
         &self.state.provider.settings.issuer
     }
 
-    /// Serves until `shutdown` resolves, with background upkeep alongside.
+    /// Serves until `shutdown` resolves, with background upkeep alongside;
+    /// then readiness answers 503, no new connection is taken, and requests
+    /// in flight get `server.shutdown_grace` to finish.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
+        let draining = self.state.draining.clone();
+        let shutdown = async move {
+            shutdown.await;
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        };
         let router = hk_idp_web::app(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "server.started");
-        crate::serve::serve(self.listener, router, self.header_timeout, shutdown).await;
+        let timing = crate::serve::Timing {
+            header_timeout: self.header_timeout,
+            shutdown_grace: self.shutdown_grace,
+        };
+        crate::serve::serve(self.listener, router, timing, shutdown).await;
         upkeep.abort();
         Ok(())
     }

@@ -15,14 +15,19 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-/// Serves `router` on `listener` until `shutdown`, then lets requests in
-/// flight finish. Headers must arrive within `header_timeout`.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
+/// The deadlines of a connection's life.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Headers must arrive within this, from connecting or the last response.
+    pub header_timeout: Duration,
+    /// After `shutdown`, requests in flight may take this long; then they are cut off.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown`, then takes no new
+/// connection and lets requests in flight finish within the grace.
+pub async fn serve(listener: TcpListener, router: Router, timing: Timing, shutdown: impl Future<Output = ()>) {
+    let header_timeout = timing.header_timeout;
     // HTTP/1.1 only (as behind the proxy): guessing the version first would
     // wait for bytes without a deadline.
     let mut builder = Builder::new(TokioExecutor::new()).http1_only();
@@ -70,5 +75,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    tracing::info!(grace_s = timing.shutdown_grace.as_secs(), "server.draining");
+    if tokio::time::timeout(timing.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_s = timing.shutdown_grace.as_secs(),
+            "server.shutdown_grace_exceeded"
+        );
+    }
+    tracing::info!("server.stopped");
 }

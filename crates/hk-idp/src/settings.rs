@@ -74,6 +74,8 @@ pub struct Server {
     pub header_timeout: u32,
     /// Requests served at once by this node; more get 503 at once.
     pub max_in_flight: u32,
+    /// Seconds requests in flight may take after SIGTERM; then they are cut off.
+    pub shutdown_grace: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -290,6 +292,9 @@ impl Settings {
             if v == 0 {
                 return Err(invalid(name, "must be greater than 0"));
             }
+        }
+        if self.server.shutdown_grace > 3600 {
+            return Err(invalid("server.shutdown_grace", "must be at most 3600 seconds"));
         }
         self.sealer()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {

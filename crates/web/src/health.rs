@@ -15,8 +15,12 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(show_metrics))
 }
 
-/// Ready when the database (and the short-lived store) answer.
-async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+/// Ready when the database (and the short-lived store) answer, and the node
+/// is not shutting down.
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "draining": true }))).into_response();
+    }
     let db = state.database.ping().await;
     let kv = state.provider.kv.0.ping().await;
     if let Err(e) = &db {
@@ -35,6 +39,7 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         status,
         Json(json!({ "database": word(db.is_ok()), "store": word(kv.is_ok()) })),
     )
+        .into_response()
 }
 
 /// Prometheus text format (OpenMetrics).

@@ -23,6 +23,9 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// Requests served at once; more are answered 503 at once, not queued.
     pub max_in_flight: usize,
+    /// Set when the node is shutting down: readiness answers 503 so the
+    /// load balancer sends no more, while requests in flight finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
             trusted_proxies: Arc::default(),
             request_timeout: std::time::Duration::from_secs(30),
             max_in_flight: 1024,
+            draining: Arc::default(),
         }
     }
 

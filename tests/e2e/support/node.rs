@@ -1,0 +1,99 @@
+//! `hk-idp serve` as a separate process: a node as production runs it, to be
+//! signalled, killed and waited for.
+
+use crate::support::cli::BIN;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Node {
+    child: Child,
+    pub addr: SocketAddr,
+    /// Every line the node has logged so far.
+    log: Arc<Mutex<Vec<String>>>,
+    _data: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts a node on the embedded default in a fresh data folder, with
+    /// `env` on top; returns once it listens.
+    pub fn start(env: &[(&str, &str)]) -> Node {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().display().to_string();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env("RUST_LOG", "info")
+            .env("IDP_LISTEN", "127.0.0.1:0")
+            .env("IDP_ISSUER", "")
+            .env("IDP_DATABASE_URL", format!("sqlite://{dir}/hk-idp.sqlite?mode=rwc"))
+            .env("IDP_MAIL__OUTBOX_DIR", format!("{dir}/outbox"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("addr=").nth(1).filter(|_| line.contains("server.started")) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the node did not start: {:?}", log.lock().unwrap()));
+        Node {
+            child,
+            addr: addr.parse().unwrap(),
+            log,
+            _data: data,
+        }
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, …) to the node.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Waits up to `limit` for the node to exit; its status and how long it took.
+    pub fn wait(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < limit,
+                "still running after {limit:?}: {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
