@@ -7,7 +7,52 @@ use crate::support::{ADMIN, Backend, REDIRECT, TestApp, email};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-on_both!(the_audit_trail_records_every_action_without_secrets);
+on_both!(
+    the_audit_trail_records_every_action_without_secrets,
+    each_event_carries_the_request_id_and_address_of_its_request,
+);
+
+/// An event found in the trail can be found in the logs and at the proxy:
+/// it carries the request's `X-Request-Id` (the trusted proxy's) and the
+/// person's own address, the same the response and the throttles saw.
+async fn each_event_carries_the_request_id_and_address_of_its_request(b: Backend) {
+    let app = TestApp::start_with(b, |f| {
+        f.merge(figment::providers::Serialized::default("admin.token", ADMIN))
+            .merge(figment::providers::Serialized::default(
+                "server.trusted_proxies",
+                "127.0.0.5",
+            ))
+    })
+    .await;
+    let mail = email();
+    app.member(&mail).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", "198.51.100.7".parse().unwrap());
+    headers.insert("x-request-id", "req-from-the-proxy-7".parse().unwrap());
+    let proxied = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address("127.0.0.5".parse::<std::net::IpAddr>().unwrap())
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let resp = app
+        .post_login(&proxied, "/login", &mail, "feil passord her igjen")
+        .await;
+    assert_eq!(resp.headers()["x-request-id"], "req-from-the-proxy-7");
+    // Straight from a person: the id the server made, as the response carried it.
+    let direct = app
+        .post_login(&app.new_browser(), "/login", &mail, "enda et feil passord")
+        .await;
+    let made = direct.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let (_, page) = app.admin(Method::GET, "/admin/audit?kind=login.failed", None).await;
+    let events = page["events"].as_array().unwrap();
+    let by_request = |id: &str| events.iter().find(|e| e["request_id"] == id).cloned();
+    let proxied = by_request("req-from-the-proxy-7").unwrap_or_else(|| panic!("{page}"));
+    assert_eq!(proxied["ip"], "198.51.100.7", "{proxied}");
+    let direct = by_request(&made).unwrap_or_else(|| panic!("{made} in {page}"));
+    assert_eq!(direct["ip"], "127.0.0.1", "{direct}");
+}
 
 async fn the_audit_trail_records_every_action_without_secrets(b: Backend) {
     let app = TestApp::start_admin(b).await;

@@ -16,6 +16,22 @@ pub struct AuditEvent {
     pub client_id: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
+    /// The request it was recorded under (`X-Request-Id`), if any.
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// Runs `work` as the request `id`: every audit event recorded in it carries
+/// the id. The HTTP layer wraps each request in this.
+pub async fn with_request_id<F: std::future::Future>(id: String, work: F) -> F::Output {
+    REQUEST_ID.scope(id, work).await
+}
+
+fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(String::clone).ok()
 }
 
 /// Who acts, as the audit trail names them: `admin:<token id>`, `cli`,
@@ -52,6 +68,7 @@ impl AuditEvent {
             client_id: None,
             ip: None,
             detail: None,
+            request_id: current_request_id(),
         }
     }
     pub fn member(mut self, id: &str) -> Self {

@@ -19,6 +19,7 @@ pub(crate) fn to_model(e: &AuditEvent) -> ActiveModel {
         client_id: e.client_id.clone(),
         ip: e.ip.clone(),
         detail: e.detail.clone(),
+        request_id: e.request_id.clone(),
     }
     .into_active_model()
 }
@@ -82,6 +83,7 @@ impl AuditStore for SqlStore {
                 client_id: m.client_id,
                 ip: m.ip,
                 detail: m.detail,
+                request_id: m.request_id,
             })
             .collect())
     }

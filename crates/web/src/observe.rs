@@ -49,7 +49,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .to_owned();
     let method = method_label(req.method()).to_owned();
     let span = tracing::info_span!("request", %method, %route, request_id = %id, %client, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let mut resp = hk_idp_core::audit::with_request_id(id.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     span.record("status", status);

@@ -56,6 +56,7 @@ pub async fn run(a: AuditArgs, s: &Services, json: bool) -> anyhow::Result<()> {
             ("client", &e.client_id),
             ("ip", &e.ip),
             ("detail", &e.detail),
+            ("request", &e.request_id),
         ] {
             if let Some(v) = v {
                 line.push_str(&format!("  {k}={v}"));

@@ -12,6 +12,7 @@ pub struct Model {
     pub client_id: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
