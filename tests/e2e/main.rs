@@ -22,6 +22,7 @@ mod flow;
 mod invite;
 mod kv_contract;
 mod logout;
+mod logs;
 mod member_import;
 mod migrations;
 mod ops;

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The flat variable names of docs/CONTRACT.md ("Configuration") and the settings they set.
-const ENV_NAMES: [(&str, &str); 8] = [
+const ENV_NAMES: [(&str, &str); 9] = [
     ("LISTEN", "server.listen"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("ISSUER", "server.issuer"),
@@ -24,6 +24,7 @@ const ENV_NAMES: [(&str, &str); 8] = [
     ("SMTP_URL", "mail.smtp_url"),
     ("MAIL_FROM", "mail.from"),
     ("ADMIN_TOKEN", "admin.token"),
+    ("LOG_FORMAT", "log.format"),
 ];
 
 /// A variable name (after `IDP_`) that sets a setting: a flat name or SECTION__NAME.

@@ -42,8 +42,8 @@ impl Node {
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("addr=").nth(1).filter(|_| line.contains("server.started")) {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                if line.contains("server.started") {
+                    let _ = tx.send(started_at(&line));
                 }
                 kept.lock().unwrap().push(line);
             }
@@ -89,6 +89,19 @@ impl Node {
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
+}
+
+/// The address in the `server.started` line, text (`addr=…`) or JSON (`"addr":"…"`).
+fn started_at(line: &str) -> String {
+    let rest = line
+        .split("addr=")
+        .nth(1)
+        .or_else(|| line.split("\"addr\":\"").nth(1))
+        .unwrap_or_default();
+    rest.split(|c: char| c.is_whitespace() || c == '"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl Drop for Node {
