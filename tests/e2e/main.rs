@@ -27,6 +27,7 @@ mod member_import;
 mod migrations;
 mod ops;
 mod otp_rules;
+mod outages;
 mod pages;
 mod register;
 mod shutdown;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::ports::kv::KvStore;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
 use std::time::Duration;
 
@@ -28,10 +28,21 @@ impl RedisStore {
     /// Connects to `url`; every key is stored under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(backend)?;
-        let conn = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
-            .await
-            .map_err(|_| StoreError::Backend(format!("redis: no answer from {url} within 5 s")))?
-            .map_err(backend)?;
+        // A Redis that went away: a request waits for at most a short
+        // reconnection (three tries, 0.1 to 0.4 s apart) and then fails with
+        // 503 instead of holding a worker; the next request tries again, so
+        // service returns as soon as Redis does.
+        let config = ConnectionManagerConfig::new()
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_millis(400))
+            .set_number_of_retries(3);
+        let conn = tokio::time::timeout(
+            Duration::from_secs(5),
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError::Backend(format!("redis: no answer from {url} within 5 s")))?
+        .map_err(backend)?;
         // INCR and set the window's expiry on the first increment, atomically.
         let incr = Script::new(
             "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",

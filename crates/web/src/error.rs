@@ -50,6 +50,14 @@ pub async fn overloaded(_: tower::BoxError) -> Response {
     resp
 }
 
+/// Seconds a client is asked to wait when a store does not answer.
+const RETRY_AFTER: &str = "5";
+
+/// A store or a service we depend on does not answer: it passes, so 503.
+fn is_unavailable(e: &CoreError) -> bool {
+    matches!(e, CoreError::Store(StoreError::Backend(_)) | CoreError::Unavailable(_))
+}
+
 /// Logs an internal failure once, with its cause chain.
 pub fn log_internal(e: &CoreError) {
     let mut causes = String::new();
@@ -100,7 +108,7 @@ impl IntoResponse for ApiError {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     OAuthErrorCode::TemporarilyUnavailable,
-                    "try again later".into(),
+                    "a store does not answer; try again shortly".into(),
                 )
             }
             other => {
@@ -115,6 +123,9 @@ impl IntoResponse for ApiError {
         let mut resp = (status, body(code, &description)).into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self.0, CoreError::Store(StoreError::Backend(_))) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        }
         match code {
             // RFC 6749 §5.2: 401 for invalid_client carries a challenge.
             OAuthErrorCode::InvalidClient => {
@@ -196,10 +207,19 @@ impl IntoResponse for PageError {
             PageErrorKind::TooManyWaiting => (StatusCode::TOO_MANY_REQUESTS, PageFailure::TooManyWaiting),
             PageErrorKind::Internal(e) => {
                 log_internal(&e);
-                (StatusCode::INTERNAL_SERVER_ERROR, PageFailure::Internal)
+                if is_unavailable(&e) {
+                    (StatusCode::SERVICE_UNAVAILABLE, PageFailure::Unavailable)
+                } else {
+                    (StatusCode::INTERNAL_SERVER_ERROR, PageFailure::Internal)
+                }
             }
         };
         let t = texts(self.locale.unwrap_or_default());
-        render(status, &MessagePage::failure(t, &failure))
+        let mut resp = render(status, &MessagePage::failure(t, &failure));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        }
+        resp
     }
 }

@@ -40,6 +40,8 @@ pub enum PageFailure {
     BadRequest(String),
     Expired,
     TooManyWaiting,
+    /// The database or the short-lived store does not answer; it passes.
+    Unavailable,
     Internal,
 }
 
@@ -59,6 +61,7 @@ impl MessagePage {
             PageFailure::BadRequest(detail) => (t.error_title, format!("{} ({detail})", t.bad_request)),
             PageFailure::Expired => (t.expired_title, t.expired.to_owned()),
             PageFailure::TooManyWaiting => (t.too_many_waiting_title, t.too_many_waiting.to_owned()),
+            PageFailure::Unavailable => (t.unavailable_title, t.unavailable.to_owned()),
             PageFailure::Internal => (t.error_title, t.internal.to_owned()),
         };
         let link = (kind == &PageFailure::Expired).then(|| ("/login".to_owned(), t.back_to_login.to_owned()));

@@ -213,8 +213,10 @@ async fn requests_refused_by_the_askers_own_quota_do_not_use_up_the_emails() {
     for _ in 0..t.settings.otp.per_email_all_addresses {
         ask(&t, OtpPurpose::Reset, "kari@hk.no", stranger).await;
     }
+    let sent = t.settings.otp.per_email as usize;
+    t.mails(sent).await; // delivered, so the next mail is the member's
     let f = flow(ask(&t, OtpPurpose::Reset, "kari@hk.no", "192.0.2.1").await);
-    let code = mailed_code(&t, t.settings.otp.per_email as usize + 1).await;
+    let code = mailed_code(&t, sent + 1).await;
     assert!(matches!(finish(&t, &f, &code).await, OtpFinish::PasswordSet));
 }
 
