@@ -16,7 +16,56 @@ on_both!(
     turning_the_kek_on_encrypts_every_stored_secret_and_reencrypt_rotates_it,
     cookies_are_secure_behind_an_https_issuer,
     no_hsts_and_plain_cookie_names_on_an_http_issuer,
+    metrics_are_served_apart_when_asked_and_in_the_format_asked_for,
 );
+
+/// `server.metrics_listen`: `/metrics` on its own address and not on the
+/// public one; OpenMetrics for Prometheus, the 0.0.4 text format to a
+/// scraper that asks only for `text/plain`.
+async fn metrics_are_served_apart_when_asked_and_in_the_format_asked_for(b: Backend) {
+    let app = TestApp::start_with(b, |f| {
+        f.merge(Serialized::default("server.metrics_listen", "127.0.0.1:0"))
+    })
+    .await;
+    let apart = app.metrics_addr.expect("a metrics address");
+    assert_ne!(apart, app.addr);
+    reqwest::get(app.url("/jwks")).await.unwrap();
+    assert_eq!(
+        reqwest::get(app.url("/metrics")).await.unwrap().status(),
+        404,
+        "not public"
+    );
+    let http = reqwest::Client::new();
+    let scrape = |accept: &'static str| {
+        http.get(format!("http://{apart}/metrics"))
+            .header("accept", accept)
+            .send()
+    };
+    // What Prometheus sends.
+    let r = scrape("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let body = r.text().await.unwrap();
+    assert!(body.ends_with("# EOF\n"), "{body}");
+    assert!(
+        body.contains("hkid_http_requests_total{method=\"GET\",route=\"/jwks\",status=\"200\"} 1"),
+        "{body}"
+    );
+    let r = scrape("text/plain").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let body = r.text().await.unwrap();
+    assert!(
+        !body.contains("# EOF") && body.contains("hkid_http_requests_total"),
+        "{body}"
+    );
+}
 
 async fn discovery_lists_every_endpoint(b: Backend) {
     let app = TestApp::start(b).await;

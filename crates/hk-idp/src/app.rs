@@ -122,6 +122,8 @@ pub struct App {
     pub services: Arc<Services>,
     pub state: AppState,
     listener: TcpListener,
+    /// `server.metrics_listen`, bound: `/metrics` is served there only.
+    metrics_listener: Option<TcpListener>,
     reload_interval: Duration,
     header_timeout: Duration,
     shutdown_grace: Duration,
@@ -140,6 +142,14 @@ impl App {
                 settings.server.listen
             )
         })?;
+        let metrics_listener = match settings.metrics_listen()? {
+            Some(at) => Some(
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (server.metrics_listen)"))?,
+            ),
+            None => None,
+        };
         let addr = listener.local_addr()?;
         let issuer = if settings.server.issuer.is_empty() {
             format!("http://{addr}")
@@ -159,11 +169,13 @@ impl App {
         )
         .with_trusted_proxies(settings.trusted_proxies()?)
         .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)))
-        .with_max_in_flight(settings.server.max_in_flight as usize);
+        .with_max_in_flight(settings.server.max_in_flight as usize)
+        .with_metrics_apart(metrics_listener.is_some());
         Ok(Self {
             services,
             state,
             listener,
+            metrics_listener,
             reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)),
             header_timeout: Duration::from_secs(u64::from(settings.server.header_timeout)),
             shutdown_grace: Duration::from_secs(u64::from(settings.server.shutdown_grace)),
@@ -174,6 +186,11 @@ impl App {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served apart from the rest, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn issuer(&self) -> &str {
@@ -193,13 +210,20 @@ impl App {
             shutdown.await;
             draining.store(true, std::sync::atomic::Ordering::SeqCst);
         };
-        let router = hk_idp_web::app(self.state);
-        tracing::info!(addr = %self.listener.local_addr()?, "server.started");
         let timing = crate::serve::Timing {
             header_timeout: self.header_timeout,
             shutdown_grace: self.shutdown_grace,
         };
+        let metrics = self.metrics_listener.map(|l| {
+            let app = hk_idp_web::metrics_app(self.state.clone());
+            tokio::spawn(crate::serve::serve(l, app, timing, std::future::pending()))
+        });
+        let router = hk_idp_web::app(self.state);
+        tracing::info!(addr = %self.listener.local_addr()?, "server.started");
         crate::serve::serve(self.listener, router, timing, shutdown).await;
+        if let Some(m) = metrics {
+            m.abort();
+        }
         upkeep.abort();
         Ok(())
     }

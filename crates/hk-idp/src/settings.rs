@@ -77,6 +77,8 @@ pub struct Server {
     pub max_in_flight: u32,
     /// Seconds requests in flight may take after SIGTERM; then they are cut off.
     pub shutdown_grace: u32,
+    /// A separate address for `/metrics`; empty: on the main listener.
+    pub metrics_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +228,17 @@ impl Settings {
         Ok(s)
     }
 
+    /// `server.metrics_listen`, parsed; `None` when empty.
+    pub fn metrics_listen(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        let raw = self.server.metrics_listen.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        raw.parse()
+            .map(Some)
+            .map_err(|_| invalid("server.metrics_listen", "must be an address like 127.0.0.1:9090"))
+    }
+
     /// `server.trusted_proxies`, parsed.
     pub fn trusted_proxies(&self) -> Result<hk_idp_web::client_address::TrustedProxies, SettingsError> {
         hk_idp_web::client_address::TrustedProxies::parse(&self.server.trusted_proxies)
@@ -294,6 +307,7 @@ impl Settings {
                 return Err(invalid(name, "must be greater than 0"));
             }
         }
+        self.metrics_listen()?;
         if self.server.shutdown_grace > 3600 {
             return Err(invalid("server.shutdown_grace", "must be at most 3600 seconds"));
         }

@@ -3,7 +3,7 @@
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -12,7 +12,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(show_metrics))
+}
+
+/// `/metrics`, on the main listener or on `server.metrics_listen`.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(show_metrics))
 }
 
 /// Ready when the database (and the short-lived store) answer, and the node
@@ -42,12 +46,31 @@ async fn ready(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Prometheus text format (OpenMetrics).
-async fn show_metrics(State(state): State<AppState>) -> Response {
-    let mut resp = state.metrics.render().into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
+/// OpenMetrics, as Prometheus asks for it; the older text format
+/// (`text/plain; version=0.0.4`) to a scraper that asks only for that.
+async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let plain = !accept.contains("application/openmetrics-text") && accept.contains("text/plain");
+    let open_metrics = state.metrics.render();
+    let (body, content_type) = if plain {
+        // The same samples; the text format has no `# EOF` and no `# UNIT`.
+        let text: String = open_metrics
+            .lines()
+            .filter(|l| *l != "# EOF" && !l.starts_with("# UNIT "))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        (text, "text/plain; version=0.0.4; charset=utf-8")
+    } else {
+        (
+            open_metrics,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    };
+    let mut resp = body.into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }

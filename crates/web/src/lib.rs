@@ -33,6 +33,11 @@ use tower_http::timeout::TimeoutLayer;
 /// Largest request body any endpoint accepts.
 const MAX_BODY: usize = 64 * 1024;
 
+/// `/metrics` alone, for `server.metrics_listen`.
+pub fn metrics_app(state: AppState) -> Router {
+    health::metrics_router().with_state(state)
+}
+
 /// The whole application. Middleware order, outermost first: observe (request
 /// id, span, metrics: sees every response, errors included), security headers,
 /// the in-flight limit (one count for every route; shed, not queued), request
@@ -43,6 +48,11 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(pages::router())
         .merge(health::router())
+        .merge(if state.metrics_apart {
+            Router::new()
+        } else {
+            health::metrics_router()
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -26,6 +26,9 @@ pub struct AppState {
     /// Set when the node is shutting down: readiness answers 503 so the
     /// load balancer sends no more, while requests in flight finish.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// `/metrics` is served on a listener of its own (`metrics_app`), not
+    /// on the public one.
+    pub metrics_apart: bool,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             request_timeout: std::time::Duration::from_secs(30),
             max_in_flight: 1024,
             draining: Arc::default(),
+            metrics_apart: false,
         }
     }
 
@@ -58,6 +62,11 @@ impl AppState {
 
     pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    pub fn with_metrics_apart(mut self, apart: bool) -> Self {
+        self.metrics_apart = apart;
         self
     }
 

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub base: String,
     /// Where the server listens (the issuer may name another host).
     pub addr: std::net::SocketAddr,
+    /// Where `/metrics` is served apart (`server.metrics_listen`), if it is.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub services: Arc<Services>,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
@@ -121,6 +123,7 @@ impl TestApp {
         let base = app.issuer().to_owned();
         cli_env.push(("IDP_ISSUER".to_owned(), base.clone()));
         let addr = app.addr();
+        let metrics_addr = app.metrics_addr();
         let services = app.services.clone();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until(async move {
@@ -134,6 +137,7 @@ impl TestApp {
         TestApp {
             base,
             addr,
+            metrics_addr,
             services,
             browser,
             mailbox,
