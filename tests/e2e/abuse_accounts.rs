@@ -120,13 +120,14 @@ async fn code_guesses_spread_over_addresses_are_capped_per_email(backend: Backen
         let browser = app.browser_from(&address(n));
         let (status, step2) = app.ask_code(&browser, FORGOT, "", &victim).await;
         if status == 200 {
-            flows.push((browser, step2));
+            // This flow's code, as a lucky guesser would have it: waited for
+            // before the next request, so the mails cannot change places.
+            let code = app.mailbox.wait_for(&victim, flows.len() + 1).await.code();
+            flows.push((browser, step2, code));
         }
     }
     assert_eq!(flows.len(), 3, "codes for one e-mail are capped over all addresses");
-    for (i, (browser, step2)) in flows.iter().enumerate() {
-        // The code of this flow, as a lucky guesser would have it.
-        let code = app.mailbox.wait_for(&victim, i + 1).await.code();
+    for (browser, step2, code) in &flows {
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..2 {
             let r = app
@@ -136,7 +137,7 @@ async fn code_guesses_spread_over_addresses_are_capped_per_email(backend: Backen
         }
         // max_attempts wrong: the flow's code is void, even when right.
         let r = app
-            .set_password(browser, FORGOT, step2, &code, NEW_PASSWORD, NEW_PASSWORD)
+            .set_password(browser, FORGOT, step2, code, NEW_PASSWORD, NEW_PASSWORD)
             .await;
         assert_eq!(r.status(), 400, "the code is void after max_attempts");
     }

@@ -19,16 +19,16 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The text that names tests: a `Test:`/`Tests:` item or paragraph with its
-/// continuation lines, and table rows naming `file::test`.
+/// continuation lines, and every table row.
 fn test_passages(doc: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for line in doc.lines() {
         let t = line.trim_start();
         let starts_item = t.starts_with("- ") || t.is_empty() || t.starts_with('#');
-        if t.contains("Test:") || t.contains("Tests:") || (t.starts_with('|') && t.contains("::")) {
+        if t.contains("Test:") || t.contains("Tests:") || t.starts_with('|') {
             inside = true;
-        } else if starts_item || t.starts_with('|') {
+        } else if starts_item {
             inside = false;
         }
         if inside {

@@ -65,6 +65,7 @@ async fn metrics_are_served_apart_when_asked_and_in_the_format_asked_for(b: Back
         !body.contains("# EOF") && body.contains("hkid_http_requests_total"),
         "{body}"
     );
+    assert!(body.contains("# TYPE hkid_http_requests_total counter"), "{body}");
 }
 
 async fn discovery_lists_every_endpoint(b: Backend) {

@@ -29,13 +29,14 @@ impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(backend)?;
         // A Redis that went away: a request waits for at most a short
-        // reconnection (three tries, 0.1 to 0.4 s apart) and then fails with
+        // reconnection (three tries of 0.3 s, 0.1 to 0.4 s apart) and then fails with
         // 503 instead of holding a worker; the next request tries again, so
         // service returns as soon as Redis does.
         let config = ConnectionManagerConfig::new()
             .set_min_delay(Duration::from_millis(100))
             .set_max_delay(Duration::from_millis(400))
-            .set_number_of_retries(3);
+            .set_number_of_retries(3)
+            .set_connection_timeout(Some(Duration::from_millis(300)));
         let conn = tokio::time::timeout(
             Duration::from_secs(5),
             ConnectionManager::new_with_config(client, config),

@@ -56,11 +56,25 @@ async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let plain = !accept.contains("application/openmetrics-text") && accept.contains("text/plain");
     let open_metrics = state.metrics.render();
     let (body, content_type) = if plain {
-        // The same samples; the text format has no `# EOF` and no `# UNIT`.
+        // The same samples; the text format has no `# EOF` and no `# UNIT`,
+        // and names a counter's HELP and TYPE by its samples' `_total` name.
+        let counters: Vec<&str> = open_metrics
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+            .collect();
         let text: String = open_metrics
             .lines()
             .filter(|l| *l != "# EOF" && !l.starts_with("# UNIT "))
-            .flat_map(|l| [l, "\n"])
+            .map(|l| {
+                for kind in ["# TYPE ", "# HELP "] {
+                    if let Some(rest) = l.strip_prefix(kind)
+                        && let Some(name) = counters.iter().find(|c| rest.split(' ').next() == Some(**c))
+                    {
+                        return format!("{kind}{name}_total{}\n", &rest[name.len()..]);
+                    }
+                }
+                format!("{l}\n")
+            })
             .collect();
         (text, "text/plain; version=0.0.4; charset=utf-8")
     } else {

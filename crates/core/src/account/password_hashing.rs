@@ -157,9 +157,13 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-        let _permit = self
+        // The permit goes with the hash, not with this future: a request
+        // dropped mid-hash (the client hung up, a timeout) must not free a
+        // place while its hash still runs.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let span = tracing::Span::current();
@@ -169,6 +173,7 @@ impl PasswordHasher {
             running.1.fetch_max(now, Ordering::SeqCst);
             let out = span.in_scope(f);
             running.0.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
             out
         })
         .await
@@ -332,6 +337,29 @@ mod tests {
         for task in all {
             task.await.unwrap().unwrap();
         }
+        assert_eq!(h.peak_running(), 1);
+    }
+
+    /// §1.3: a request dropped mid-hash (the client hung up) keeps its place
+    /// until its hash is done; otherwise hanging up would buy parallel hashes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_keeps_its_place_until_its_hash_is_done() {
+        let h = PasswordHasher::new(Argon2Settings {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            max_concurrent: 1,
+            ..settings(0)
+        })
+        .unwrap();
+        for _ in 0..3 {
+            let dropped = {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("et langt passord her".into()).await })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            dropped.abort();
+        }
+        h.hash("et langt passord her".into()).await.unwrap();
         assert_eq!(h.peak_running(), 1);
     }
 
