@@ -123,7 +123,7 @@ impl IntoResponse for ApiError {
         let mut resp = (status, body(code, &description)).into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if matches!(self.0, CoreError::Store(StoreError::Backend(_))) {
+        if is_unavailable(&self.0) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
         }
         match code {
