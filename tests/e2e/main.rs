@@ -33,4 +33,5 @@ mod register;
 mod shutdown;
 mod store_contract;
 mod token;
+mod topology;
 mod what_did_not_run;

@@ -7,7 +7,6 @@ use hk_idp_core::Provider;
 use hk_idp_core::account::password_hashing::PasswordHasher;
 use hk_idp_core::mail_queue::{MailQueue, RetryPolicy};
 use hk_idp_core::oauth::client_cache::CachedClientStore;
-use hk_idp_core::oauth::signing_key::JWKS_MAX_AGE;
 use hk_idp_core::ports::clock::{Clock, SystemClock};
 use hk_idp_core::ports::kv::{Kv, KvStore};
 use hk_idp_core::ports::memory_kv::MemoryStore;
@@ -76,7 +75,7 @@ impl Services {
         let csrf_key = server_secret(&sql, &sealer, "csrf").await?;
         let reload = i64::from(settings.keys.reload_interval);
         let key_schedule = KeySchedule {
-            publish_first: JWKS_MAX_AGE + reload,
+            publish_first: i64::from(settings.keys.jwks_max_age) + reload,
             keep_retired: ps.max_token_lifetime() + reload,
         };
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), key_schedule).await?;
@@ -170,7 +169,8 @@ impl App {
         .with_trusted_proxies(settings.trusted_proxies()?)
         .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)))
         .with_max_in_flight(settings.server.max_in_flight as usize)
-        .with_metrics_apart(metrics_listener.is_some());
+        .with_metrics_apart(metrics_listener.is_some())
+        .with_jwks_max_age(settings.keys.jwks_max_age);
         Ok(Self {
             services,
             state,

@@ -123,6 +123,9 @@ pub struct Keys {
     /// is under way, until `hk-idp keys reencrypt` has run.
     pub previous_encryption_keys: Vec<Secret>,
     pub reload_interval: u32,
+    /// Seconds relying parties may keep the JWKS; a new key is published
+    /// this long plus `reload_interval` before it signs.
+    pub jwks_max_age: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,6 +311,9 @@ impl Settings {
             }
         }
         self.metrics_listen()?;
+        if self.keys.jwks_max_age > 86_400 {
+            return Err(invalid("keys.jwks_max_age", "must be at most 86400 seconds"));
+        }
         if self.server.shutdown_grace > 3600 {
             return Err(invalid("server.shutdown_grace", "must be at most 3600 seconds"));
         }

@@ -29,6 +29,8 @@ pub struct AppState {
     /// `/metrics` is served on a listener of its own (`metrics_app`), not
     /// on the public one.
     pub metrics_apart: bool,
+    /// `Cache-Control` of the JWKS: how long relying parties keep it.
+    pub jwks_cache_control: axum::http::HeaderValue,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             max_in_flight: 1024,
             draining: Arc::default(),
             metrics_apart: false,
+            jwks_cache_control: axum::http::HeaderValue::from_static("public, max-age=300"),
         }
     }
 
@@ -67,6 +70,13 @@ impl AppState {
 
     pub fn with_metrics_apart(mut self, apart: bool) -> Self {
         self.metrics_apart = apart;
+        self
+    }
+
+    /// Relying parties may keep the JWKS `seconds`.
+    pub fn with_jwks_max_age(mut self, seconds: u32) -> Self {
+        self.jwks_cache_control =
+            axum::http::HeaderValue::from_str(&format!("public, max-age={seconds}")).unwrap_or(self.jwks_cache_control);
         self
     }
 

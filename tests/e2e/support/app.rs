@@ -3,6 +3,7 @@
 
 use crate::support::backend::Backend;
 use crate::support::pg::PgDatabase;
+use crate::support::site::Site;
 use crate::support::smtp::Mailbox;
 use figment::Figment;
 use figment::providers::Serialized;
@@ -12,21 +13,17 @@ use hk_idp_core::admin::member_registry::NewMember;
 use hk_idp_core::oauth::client::{AuthMethod, GrantType, NewClient};
 use hk_idp_core::oauth::signing_key::SigningAlg;
 use hk_idp_core::ports::clock::ShiftedClock;
-use reqwest::redirect::Policy;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
-    pub base: String,
+    /// The base URL, the browser and the mailbox (`app.base`, `app.browser`, …).
+    pub site: Site,
     /// Where the server listens (the issuer may name another host).
     pub addr: std::net::SocketAddr,
     /// Where `/metrics` is served apart (`server.metrics_listen`), if it is.
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub services: Arc<Services>,
-    /// A browser: keeps cookies, does not follow redirects.
-    pub browser: reqwest::Client,
-    /// The SMTP listener every mail of this server goes to.
-    pub mailbox: Mailbox,
     /// The server's clock: the system's, moved forward by `advance`.
     pub clock: ShiftedClock,
     /// What the `hk-idp` binary needs to work on this server's stores.
@@ -36,6 +33,13 @@ pub struct TestApp {
     /// Dropped after the server stops (fields drop in order).
     _pg: Option<PgDatabase>,
     stop: Option<oneshot::Sender<()>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.site
+    }
 }
 
 impl Drop for TestApp {
@@ -68,15 +72,7 @@ impl TestApp {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let mut req = reqwest::Client::new()
-            .request(method, self.url(path))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+        self.site.admin_as(ADMIN, method, path, body).await
     }
 
     /// Starts with settings changed by `tweak` (e.g. a short code lifetime).
@@ -129,18 +125,11 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .unwrap();
         TestApp {
-            base,
+            site: Site::plain(base, mailbox),
             addr,
             metrics_addr,
             services,
-            browser,
-            mailbox,
             clock,
             cli_env,
             _data: data,
@@ -172,49 +161,6 @@ impl TestApp {
     /// Moves the server's time forward: expiry and throttling without sleeping.
     pub fn advance(&self, seconds: i64) {
         self.clock.advance(seconds);
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// The body of the page at `path`, fetched with `browser`.
-    pub async fn page(&self, browser: &reqwest::Client, path: &str) -> String {
-        browser.get(self.url(path)).send().await.unwrap().text().await.unwrap()
-    }
-
-    /// A fresh browser without cookies.
-    pub fn new_browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    /// A fresh browser whose connections come from `ip` (any 127.x.y.z):
-    /// another person's address as the server sees it.
-    pub fn browser_from(&self, ip: &str) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
-            .build()
-            .unwrap()
-    }
-
-    /// A browser reached through a reverse proxy at `proxy_ip`: its requests
-    /// come from that address with `X-Forwarded-For: forwarded_for`.
-    pub fn browser_via(&self, proxy_ip: &str, forwarded_for: &str) -> reqwest::Client {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert("x-forwarded-for", forwarded_for.parse().unwrap());
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .local_address(proxy_ip.parse::<std::net::IpAddr>().unwrap())
-            .default_headers(h)
-            .build()
-            .unwrap()
     }
 
     /// An active member with `PASSWORD`; returns its id (the `sub`).

@@ -3,6 +3,7 @@
 
 use crate::support::app::{PASSWORD, REDIRECT, TestApp, TestClient};
 use crate::support::http::{input_value, location, query_param};
+use crate::support::site::Site;
 
 /// PKCE pair: (verifier, S256 challenge).
 pub fn pkce() -> (String, String) {
@@ -13,7 +14,7 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-impl TestApp {
+impl Site {
     /// An authorization URL for `client` with PKCE; `extra` adds or overrides parameters.
     pub fn authorize_url(&self, client: &TestClient, challenge: &str, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
@@ -150,23 +151,11 @@ impl TestApp {
 
     /// Posts to the token endpoint with Basic authentication of `client`.
     pub async fn token_request(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
-        let http = reqwest::Client::new();
-        let mut req = http.post(self.url("/token")).form(form);
+        let mut req = self.http_client().post(self.url("/token")).form(form);
         if let Some(s) = &client.secret {
             req = req.basic_auth(&client.id, Some(s));
         }
         req.send().await.unwrap()
-    }
-
-    /// A new member signed in to a new client: the client and its tokens.
-    pub async fn signed_in(&self) -> (TestClient, serde_json::Value) {
-        let mail = crate::support::email();
-        self.member(&mail).await;
-        let client = self.client().await;
-        let (verifier, challenge) = pkce();
-        let code = self.code_for(&self.browser, &client, &challenge, &mail).await;
-        let tokens = self.redeem(&client, &code, &verifier).await;
-        (client, tokens)
     }
 
     /// Redeems `code` and returns the token response JSON (status asserted 200).
@@ -187,12 +176,26 @@ impl TestApp {
     }
 
     pub async fn userinfo_status(&self, access_token: &str) -> u16 {
-        let r = reqwest::Client::new()
+        let r = self
+            .http_client()
             .get(self.url("/userinfo"))
             .bearer_auth(access_token)
             .send()
             .await
             .unwrap();
         r.status().as_u16()
+    }
+}
+
+impl TestApp {
+    /// A new member signed in to a new client: the client and its tokens.
+    pub async fn signed_in(&self) -> (TestClient, serde_json::Value) {
+        let mail = crate::support::email();
+        self.member(&mail).await;
+        let client = self.client().await;
+        let (verifier, challenge) = pkce();
+        let code = self.code_for(&self.browser, &client, &challenge, &mail).await;
+        let tokens = self.redeem(&client, &code, &verifier).await;
+        (client, tokens)
     }
 }

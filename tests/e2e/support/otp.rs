@@ -1,5 +1,6 @@
 //! Helpers for the activation and forgotten-password steps.
 
+use crate::support::site::Site;
 use crate::support::{TestApp, input_value, location};
 
 pub const NEW_PASSWORD: &str = "blåbær syltetøy vaffel søndag";
@@ -18,7 +19,7 @@ pub struct Entrance(pub &'static str);
 pub const ACTIVATE: Entrance = Entrance("/activate");
 pub const FORGOT: Entrance = Entrance("/forgot-password");
 
-impl TestApp {
+impl Site {
     /// Step 1: shows the form at `entrance` (with `query`), submits `email`.
     /// Returns status and body of the answer (step 2 on success).
     pub async fn ask_code(&self, b: &reqwest::Client, e: Entrance, query: &str, email: &str) -> (u16, String) {
@@ -61,16 +62,6 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A pending member (registered, no password).
-    pub async fn pending_member(&self, email: &str, name: &str) -> String {
-        let new = hk_idp_core::admin::member_registry::NewMember {
-            email: email.into(),
-            name: Some(name.into()),
-            ..Default::default()
-        };
-        self.create_member(new).await
-    }
-
     /// Activation or reset from start to finish; returns where step 2 redirects.
     pub async fn reset_password(
         &self,
@@ -86,5 +77,17 @@ impl TestApp {
         let resp = self.set_password(b, e, &step2, &code, NEW_PASSWORD, NEW_PASSWORD).await;
         assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap_or_default());
         location(&resp)
+    }
+}
+
+impl TestApp {
+    /// A pending member (registered, no password).
+    pub async fn pending_member(&self, email: &str, name: &str) -> String {
+        let new = hk_idp_core::admin::member_registry::NewMember {
+            email: email.into(),
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        self.create_member(new).await
     }
 }

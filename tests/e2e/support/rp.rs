@@ -1,6 +1,6 @@
 //! The relying party: the `openidconnect` crate, as HK's portal would use it.
 
-use crate::support::{REDIRECT, TestApp, TestClient, query_param};
+use crate::support::{REDIRECT, Site, TestClient, query_param};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenResponse,
 };
@@ -27,17 +27,14 @@ pub struct PendingLogin {
 }
 
 impl RelyingParty {
-    pub async fn discover(app: &TestApp, c: &TestClient) -> Self {
-        Self::discover_with(app, c, REDIRECT).await
+    pub async fn discover(site: &Site, c: &TestClient) -> Self {
+        Self::discover_with(site, c, REDIRECT).await
     }
 
     /// With a redirect URI of its own.
-    pub async fn discover_with(app: &TestApp, c: &TestClient, redirect: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+    pub async fn discover_with(site: &Site, c: &TestClient, redirect: &str) -> Self {
+        let http = site.http_client();
+        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(site.base.clone()).unwrap(), &http)
             .await
             .expect("discovery and JWKS are accepted by openidconnect");
         let client = CoreClient::from_provider_metadata(
@@ -78,7 +75,7 @@ impl RelyingParty {
     /// Checks the callback (state, RFC 9207 iss) and redeems the code.
     pub async fn finish(
         &self,
-        app: &TestApp,
+        site: &Site,
         pending: PendingLogin,
         callback: &str,
     ) -> (CoreTokenResponse, CoreIdTokenClaims) {
@@ -93,7 +90,7 @@ impl RelyingParty {
         );
         assert_eq!(
             query_param(callback, "iss").as_deref(),
-            Some(app.base.as_str()),
+            Some(site.base.as_str()),
             "RFC 9207 iss"
         );
         let code = query_param(callback, "code").expect("code");

@@ -36,10 +36,6 @@ impl std::fmt::Display for SigningAlg {
     }
 }
 
-/// Seconds relying parties may cache the JWKS (its `Cache-Control`); a new
-/// key is published this long (plus the reload interval) before it signs.
-pub const JWKS_MAX_AGE: i64 = 300;
-
 /// A signing key row. `private_key` is a private JWK, or a JWE of it when a
 /// key-encryption key is configured.
 #[derive(Debug, Clone)]

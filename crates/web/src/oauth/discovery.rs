@@ -6,14 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use hk_idp_core::oauth::signing_key::JWKS_MAX_AGE;
 use std::sync::Arc;
 
-fn json_bytes(bytes: Arc<[u8]>, max_age: &'static str) -> Response {
+fn json_bytes(bytes: Arc<[u8]>, cache_control: HeaderValue) -> Response {
     let mut resp = Response::new(Body::from(axum::body::Bytes::from_owner(ArcBytes(bytes))));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     resp
 }
@@ -27,11 +26,14 @@ impl AsRef<[u8]> for ArcBytes {
 }
 
 pub async fn show_discovery(State(state): State<AppState>) -> Response {
-    json_bytes(Arc::clone(&state.discovery), "public, max-age=3600")
+    json_bytes(
+        Arc::clone(&state.discovery),
+        HeaderValue::from_static("public, max-age=3600"),
+    )
 }
 
-/// Short cache: relying parties must see a new key soon after rotation.
+/// Short cache (`keys.jwks_max_age`): relying parties must see a new key
+/// before it signs.
 pub async fn show_jwks(State(state): State<AppState>) -> Response {
-    const _: () = assert!(JWKS_MAX_AGE == 300, "keep the header below in step");
-    json_bytes(state.provider.signer.jwks(), "public, max-age=300")
+    json_bytes(state.provider.signer.jwks(), state.jwks_cache_control.clone())
 }
