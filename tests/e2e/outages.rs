@@ -2,6 +2,7 @@
 //! clear message in the endpoint's format, never a 500 or a panic —
 //! readiness says which store is down, and service returns by itself.
 
+use crate::support::cluster::free_port;
 use crate::support::{Backend, TestApp, email, location, pkce};
 use figment::providers::Serialized;
 use std::process::{Child, Command, Stdio};
@@ -30,14 +31,6 @@ fn redis_on(port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 mod redis_restarted_mid_run_fails_cleanly_and_recovers {

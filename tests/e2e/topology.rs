@@ -6,6 +6,8 @@
 //! nginx, and run with `-- --include-ignored` (CI installs nginx).
 
 mod across_nodes;
+mod codes;
+mod node_loss;
 
 /// A topology scenario, run when asked for by `--include-ignored`.
 #[macro_export]

@@ -51,6 +51,7 @@ async fn a_code_flow_crosses_three_nodes() {
         [c.node(2).addr],
         "the token from node 2: {token:?}"
     );
+    assert_eq!(token.last().unwrap().status, 200);
     use openidconnect::OAuth2TokenResponse;
     assert_eq!(c.userinfo_status(tokens.access_token().secret()).await, 200);
 
