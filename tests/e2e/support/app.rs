@@ -65,16 +65,6 @@ impl TestApp {
         Self::start_with(backend, |f| f.merge(Serialized::default("admin.token", ADMIN))).await
     }
 
-    /// Calls the admin API with `ADMIN`; the status and the JSON answer (null if none).
-    pub async fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        self.site.admin_as(ADMIN, method, path, body).await
-    }
-
     /// Starts with settings changed by `tweak` (e.g. a short code lifetime).
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(Figment) -> Figment) -> TestApp {
         let data = tempfile::tempdir().unwrap();
@@ -126,7 +116,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         TestApp {
-            site: Site::plain(base, mailbox),
+            site: Site::plain(base, mailbox).with_admin_token(ADMIN),
             addr,
             metrics_addr,
             services,

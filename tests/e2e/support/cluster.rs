@@ -88,7 +88,7 @@ impl Cluster {
         let ca = TestCa::new();
         let proxy = Proxy::start(port, &addrs, &ca);
         Cluster {
-            site: Site::tls(issuer, mailbox, &ca.ca_pem, proxy.addr),
+            site: Site::tls(issuer, mailbox, &ca.ca_pem, proxy.addr).with_admin_token(CLUSTER_ADMIN),
             nodes: nodes.into_iter().map(Some).collect(),
             proxy,
             env,
@@ -211,16 +211,6 @@ impl Cluster {
             id: c["client_id"].as_str().unwrap().to_owned(),
             secret: c["client_secret"].as_str().map(str::to_owned),
         }
-    }
-
-    /// Calls the admin API through the proxy; the status and the JSON answer.
-    pub async fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        self.site.admin_as(CLUSTER_ADMIN, method, path, body).await
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Site {
     /// The SMTP listener every mail of this site goes to.
     pub mailbox: Mailbox,
     tls: Option<Tls>,
+    /// The token `admin` sends.
+    admin_token: String,
 }
 
 /// How a client reaches a site served over TLS: the CA to trust and where
@@ -51,6 +53,7 @@ impl Site {
             browser: reqwest::Client::new(),
             mailbox,
             tls,
+            admin_token: String::new(),
         };
         site.browser = site.new_browser();
         site
@@ -111,15 +114,23 @@ impl Site {
         browser.get(self.url(path)).send().await.unwrap().text().await.unwrap()
     }
 
-    /// Calls the admin API with `token`; the status and the JSON answer (null if none).
-    pub async fn admin_as(
+    /// The admin token the site's servers take.
+    pub fn with_admin_token(mut self, token: &str) -> Site {
+        self.admin_token = token.to_owned();
+        self
+    }
+
+    /// Calls the admin API with the admin token; the status and the JSON answer (null if none).
+    pub async fn admin(
         &self,
-        token: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let mut req = self.http_client().request(method, self.url(path)).bearer_auth(token);
+        let mut req = self
+            .http_client()
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token);
         if let Some(b) = body {
             req = req.json(&b);
         }
