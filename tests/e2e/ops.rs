@@ -17,6 +17,7 @@ on_both!(
     cookies_are_secure_behind_an_https_issuer,
     no_hsts_and_plain_cookie_names_on_an_http_issuer,
     metrics_are_served_apart_when_asked_and_in_the_format_asked_for,
+    relying_parties_keep_the_jwks_as_long_as_jwks_max_age_says,
 );
 
 /// `server.metrics_listen`: `/metrics` on its own address and not on the
@@ -415,4 +416,20 @@ async fn no_hsts_and_plain_cookie_names_on_an_http_issuer(b: Backend) {
     assert!(resp.headers().get("strict-transport-security").is_none());
     let cookie = resp.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("hkid_csrf="), "{cookie}");
+}
+
+/// The JWKS's `Cache-Control` follows `keys.jwks_max_age`: the default 300 s,
+/// or what the operator set.
+async fn relying_parties_keep_the_jwks_as_long_as_jwks_max_age_says(b: Backend) {
+    let cache_control = |app: &TestApp| {
+        let url = app.url("/jwks");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            r.headers()["cache-control"].to_str().unwrap().to_owned()
+        }
+    };
+    let default = TestApp::start(b).await;
+    assert_eq!(cache_control(&default).await, "public, max-age=300");
+    let short = TestApp::start_with(b, |f| f.merge(Serialized::default("keys.jwks_max_age", 7))).await;
+    assert_eq!(cache_control(&short).await, "public, max-age=7");
 }
