@@ -128,13 +128,23 @@ impl Cluster {
         panic!("round-robin did not come round to node {before}");
     }
 
-    /// The node that served each request the proxy logged for `uri_start`.
-    pub fn hits(&self, method: &str, uri_start: &str) -> Vec<Hit> {
-        self.proxy
-            .hits()
-            .into_iter()
-            .filter(|h| h.method == method && h.uri.starts_with(uri_start))
-            .collect()
+    /// The requests the proxy logged for `uri_start`, once there is one:
+    /// nginx writes a request's line after the response has gone out, so
+    /// the client can be quicker than the log.
+    pub async fn hits(&self, method: &str, uri_start: &str) -> Vec<Hit> {
+        let start = std::time::Instant::now();
+        loop {
+            let hits: Vec<Hit> = self
+                .proxy
+                .hits()
+                .into_iter()
+                .filter(|h| h.method == method && h.uri.starts_with(uri_start))
+                .collect();
+            if !hits.is_empty() || start.elapsed() > std::time::Duration::from_secs(5) {
+                return hits;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Runs the `hk-idp` binary with the nodes' settings.

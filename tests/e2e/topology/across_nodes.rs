@@ -45,7 +45,7 @@ async fn a_code_flow_crosses_three_nodes() {
     c.steer_to(2).await;
     let (tokens, claims) = rp.finish(&c, pending, &callback).await;
     assert_eq!(claims.subject().as_str(), sub);
-    let token = c.hits("POST", "/token");
+    let token = c.hits("POST", "/token").await;
     assert_eq!(
         token.last().unwrap().upstreams,
         [c.node(2).addr],
@@ -57,7 +57,7 @@ async fn a_code_flow_crosses_three_nodes() {
 
     // The proxy's request id is the node's, and the audit trail has it with
     // the person's own address, not the proxy's.
-    let logged = c.hits("POST", "/login");
+    let logged = c.hits("POST", "/login").await;
     assert_eq!(logged.last().unwrap().request_id, request_id, "{logged:?}");
     let (_, trail) = c
         .admin(
