@@ -206,14 +206,10 @@ async fn key_rotation_publishes_the_new_keys_first_then_signs_with_them(b: Backe
     let code = app.code_for(&app.browser, &client, &challenge, &mail).await;
     let old = app.redeem(&client, &code, &verifier).await;
     let kid = |jwt: &str| {
-        use base64::Engine;
-        let h: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(jwt.split('.').next().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        h["kid"].as_str().unwrap().to_owned()
+        crate::support::jwt::decode_header(jwt)["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let old_kid = kid(old["id_token"].as_str().unwrap());
 

@@ -7,6 +7,7 @@
 
 mod across_nodes;
 mod codes;
+mod keys;
 mod node_loss;
 
 /// A topology scenario, run when asked for by `--include-ignored`.

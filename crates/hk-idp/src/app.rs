@@ -75,7 +75,9 @@ impl Services {
         let csrf_key = server_secret(&sql, &sealer, "csrf").await?;
         let reload = i64::from(settings.keys.reload_interval);
         let key_schedule = KeySchedule {
-            publish_first: i64::from(settings.keys.jwks_max_age) + reload,
+            // A second more: key times are whole seconds, so a key made at
+            // x.9 s would otherwise sign up to a second early.
+            publish_first: i64::from(settings.keys.jwks_max_age) + reload + 1,
             keep_retired: ps.max_token_lifetime() + reload,
         };
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), key_schedule).await?;
