@@ -7,6 +7,7 @@
 
 mod across_nodes;
 mod codes;
+mod everywhere;
 mod keys;
 mod node_loss;
 

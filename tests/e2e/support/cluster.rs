@@ -147,6 +147,31 @@ impl Cluster {
         }
     }
 
+    /// A token request sent to node `i` itself, as `client`; the status
+    /// and the JSON answer.
+    pub async fn token_at(&self, i: usize, client: &TestClient, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(self.node_url(i, "/token"))
+            .basic_auth(&client.id, client.secret.as_ref())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// The status of userinfo at node `i` itself for `access_token`.
+    pub async fn userinfo_at(&self, i: usize, access_token: &str) -> u16 {
+        reqwest::Client::new()
+            .get(self.node_url(i, "/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Runs the `hk-idp` binary with the nodes' settings.
     pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         let env = self.env.clone();

@@ -15,30 +15,13 @@ async fn redeem_at(
     code: &str,
     verifier: &str,
 ) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new()
-        .post(c.node_url(node, "/token"))
-        .basic_auth(&client.id, client.secret.as_ref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-async fn userinfo_at(c: &Cluster, node: usize, token: &str) -> u16 {
-    reqwest::Client::new()
-        .get(c.node_url(node, "/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    c.token_at(node, client, &form).await
 }
 
 async fn one_code_redeemed_at_two_nodes_at_once_succeeds_once() {
@@ -64,7 +47,7 @@ async fn one_code_redeemed_at_two_nodes_at_once_succeeds_once() {
         let at = won[0].1["access_token"].as_str().unwrap();
         for node in 0..3 {
             assert_eq!(
-                userinfo_at(&c, node, at).await,
+                c.userinfo_at(node, at).await,
                 401,
                 "round {round}: the replayed code's token is refused at node {node}"
             );
