@@ -2,36 +2,10 @@
 //! clear message in the endpoint's format, never a 500 or a panic —
 //! readiness says which store is down, and service returns by itself.
 
-use crate::support::cluster::free_port;
+use crate::support::stores::OwnRedis;
 use crate::support::{Backend, TestApp, email, location, pkce};
 use figment::providers::Serialized;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A Redis of the test's own, on `port`, to stop and start again.
-fn redis_on(port: u16) -> Child {
-    let child = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (Debian's redis-server package)");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
 
 mod redis_restarted_mid_run_fails_cleanly_and_recovers {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,10 +17,9 @@ mod redis_restarted_mid_run_fails_cleanly_and_recovers {
 }
 
 async fn redis_restarted_mid_run_fails_cleanly_and_recovers() {
-    let port = free_port();
-    let mut redis = redis_on(port);
+    let mut redis = OwnRedis::start(&[]);
     let app = TestApp::start_with(Backend::PostgresRedis, |f| {
-        f.merge(Serialized::default("redis.url", format!("redis://127.0.0.1:{port}")))
+        f.merge(Serialized::default("redis.url", redis.url()))
     })
     .await;
     let client = app.client().await;
@@ -61,8 +34,7 @@ async fn redis_restarted_mid_run_fails_cleanly_and_recovers() {
         .unwrap();
     assert_eq!(http.get(&url).send().await.unwrap().status(), 303);
 
-    redis.kill().unwrap();
-    redis.wait().unwrap();
+    redis.stop();
     // A page: 503 in Norwegian, with Retry-After, at once (no worker held).
     let asked = Instant::now();
     let resp = http.get(&url).send().await.unwrap();
@@ -96,7 +68,7 @@ async fn redis_restarted_mid_run_fails_cleanly_and_recovers() {
     assert_eq!(body, serde_json::json!({"database": "ok", "store": "down"}));
 
     // Back: no restart of the node, service returns by itself.
-    let _redis = KillOnDrop(redis_on(port));
+    redis.start_again();
     let start = Instant::now();
     loop {
         let resp = http.get(&url).send().await.unwrap();
@@ -112,13 +84,4 @@ async fn redis_restarted_mid_run_fails_cleanly_and_recovers() {
     let (verifier, challenge) = pkce();
     let code = app.code_for(&app.new_browser(), &client, &challenge, &addr).await;
     app.redeem(&client, &code, &verifier).await;
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

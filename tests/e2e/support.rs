@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod rp;
 pub mod site;
 pub mod smtp;
+pub mod stores;
 
 pub use app::{ADMIN, PASSWORD, REDIRECT, TestApp, TestClient, email};
 pub use backend::{Backend, require_services};

@@ -10,6 +10,7 @@ mod codes;
 mod everywhere;
 mod keys;
 mod node_loss;
+mod stores;
 
 /// A topology scenario, run when asked for by `--include-ignored`.
 #[macro_export]

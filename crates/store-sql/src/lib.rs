@@ -48,8 +48,11 @@ impl SqlStore {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            // When the database is gone every request waits this long for a
+            // connection before its 503: short, as a request that waits
+            // seconds for a connection under load is better shed too.
+            .connect_timeout(Duration::from_secs(2))
+            .acquire_timeout(Duration::from_secs(3))
             .sqlx_logging(false);
         let db = Database::connect(opts).await.map_err(db_error)?;
         if url.starts_with("sqlite") {

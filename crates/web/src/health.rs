@@ -25,8 +25,9 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "draining": true }))).into_response();
     }
-    let db = state.database.ping().await;
-    let kv = state.provider.kv.0.ping().await;
+    // Both at once, each bounded: a probe must answer within its own
+    // timeout (Kubernetes: 1 s) even when a store does not answer at all.
+    let (db, kv) = tokio::join!(bounded(state.database.ping()), bounded(state.provider.kv.0.ping()));
     if let Err(e) = &db {
         tracing::warn!(error = %e, "readyz.database_down");
     }
@@ -45,6 +46,16 @@ async fn ready(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// A store's ping, given up after `PING_TIMEOUT`.
+async fn bounded<E: std::fmt::Display>(ping: impl std::future::Future<Output = Result<(), E>>) -> Result<(), String> {
+    match tokio::time::timeout(PING_TIMEOUT, ping).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {PING_TIMEOUT:?}")),
+    }
+}
+
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// OpenMetrics, as Prometheus asks for it; the older text format
 /// (`text/plain; version=0.0.4`) to a scraper that asks only for that.

@@ -42,7 +42,11 @@ impl Proxy {
         // One process (no master, so killing it stops it all), which keeps
         // round-robin in one order. Started by root, nginx would serve as
         // `nobody`, who may not write the temporary folder.
-        let user = if is_root() { "user root;" } else { "" };
+        let user = if crate::support::stores::is_root() {
+            "user root;"
+        } else {
+            ""
+        };
         let conf = format!(
             r#"{user}
 daemon off;
@@ -145,14 +149,6 @@ fn nginx() -> &'static str {
     } else {
         "nginx"
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
 }
 
 impl Drop for Proxy {
