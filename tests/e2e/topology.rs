@@ -6,6 +6,7 @@
 //! nginx, and run with `-- --include-ignored` (CI installs nginx).
 
 mod across_nodes;
+mod addresses;
 mod codes;
 mod everywhere;
 mod keys;
