@@ -11,6 +11,7 @@ mod codes;
 mod everywhere;
 mod keys;
 mod node_loss;
+mod sentinel;
 mod stores;
 
 /// A topology scenario, run when asked for by `--include-ignored`.

@@ -281,10 +281,10 @@ impl Settings {
             ));
         }
         let redis = &self.redis.url.0;
-        if !optional_url_ok(redis, &["redis://", "rediss://"]) {
+        if !optional_url_ok(redis, &["redis://", "rediss://", "redis+sentinel://"]) {
             return Err(invalid(
                 "redis.url (IDP_REDIS_URL)",
-                "must start with redis:// or rediss://",
+                "must start with redis://, rediss:// or redis+sentinel://",
             ));
         }
         let smtp = &self.mail.smtp_url.0;

@@ -3,6 +3,7 @@
 //! `hk_idp_core::ports::memory_kv::MemoryStore`; both pass the suite in
 //! `tests/e2e/kv_contract.rs`.
 
+mod connection;
 mod redis_store;
 
 pub use redis_store::RedisStore;

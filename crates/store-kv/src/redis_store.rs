@@ -1,16 +1,18 @@
 //! Redis `KvStore`: shared by every node. Keys carry a prefix so that one
 //! Redis can serve several deployments (and test runs).
 
+use crate::connection::{AfterError, Connection};
 use async_trait::async_trait;
 use hk_idp_core::error::StoreError;
 use hk_idp_core::ports::kv::KvStore;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
+use redis::{AsyncCommands, ExistenceCheck, RedisResult, Script, SetExpiry, SetOptions};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Arc<Connection>,
     prefix: String,
     incr: Script,
     take_and_put: Script,
@@ -25,9 +27,9 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl RedisStore {
-    /// Connects to `url`; every key is stored under `prefix`.
+    /// Connects to `url` (`redis://`, `rediss://` or `redis+sentinel://`);
+    /// every key is stored under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(backend)?;
         // A Redis that went away: a request waits for at most a short
         // reconnection (three tries of 0.3 s, 0.1 to 0.4 s apart) and then fails with
         // 503 instead of holding a worker; the next request tries again, so
@@ -37,13 +39,9 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(400))
             .set_number_of_retries(3)
             .set_connection_timeout(Some(Duration::from_millis(300)));
-        let conn = tokio::time::timeout(
-            Duration::from_secs(5),
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| StoreError::Backend(format!("redis: no answer from {url} within 5 s")))?
-        .map_err(backend)?;
+        let conn = Connection::open(url, config)
+            .await
+            .map_err(|e| StoreError::Backend(format!("redis: cannot connect: {e}")))?;
         // INCR and set the window's expiry on the first increment, atomically.
         let incr = Script::new(
             "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
@@ -52,7 +50,7 @@ impl RedisStore {
             "local v = redis.call('GETDEL', KEYS[1]) if v then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end return v",
         );
         Ok(Self {
-            conn,
+            conn: Arc::new(conn),
             prefix: prefix.to_owned(),
             incr,
             take_and_put,
@@ -62,44 +60,79 @@ impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }
+
+    /// Runs one command; after a Sentinel failover that refused it, once
+    /// more at the new master.
+    async fn run<T, F, Fut>(&self, command: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = RedisResult<T>>,
+    {
+        let (generation, c) = self.conn.get();
+        match command(c).await {
+            Ok(v) => Ok(v),
+            Err(e) => match self.conn.after_error(generation, &e).await {
+                AfterError::Retry => command(self.conn.get().1).await.map_err(backend),
+                AfterError::Fail => Err(backend(e)),
+            },
+        }
+    }
 }
 
 #[async_trait]
 impl KvStore for RedisStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let opts = SetOptions::default().with_expiration(SetExpiry::PX(millis(ttl)));
-        c.set_options::<_, _, ()>(self.key(key), value, opts)
-            .await
-            .map_err(backend)
+        let k = self.key(key);
+        self.run(|mut c| {
+            let opts = SetOptions::default().with_expiration(SetExpiry::PX(millis(ttl)));
+            let k = k.clone();
+            async move { c.set_options::<_, _, ()>(k, value, opts).await }
+        })
+        .await
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let opts = SetOptions::default()
-            .conditional_set(ExistenceCheck::NX)
-            .with_expiration(SetExpiry::PX(millis(ttl)));
-        let r: Option<String> = c.set_options(self.key(key), value, opts).await.map_err(backend)?;
+        let k = self.key(key);
+        let r: Option<String> = self
+            .run(|mut c| {
+                let opts = SetOptions::default()
+                    .conditional_set(ExistenceCheck::NX)
+                    .with_expiration(SetExpiry::PX(millis(ttl)));
+                let k = k.clone();
+                async move { c.set_options(k, value, opts).await }
+            })
+            .await?;
         Ok(r.is_some())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut c = self.conn.clone();
-        c.get(self.key(key)).await.map_err(backend)
+        let k = self.key(key);
+        self.run(|mut c| {
+            let k = k.clone();
+            async move { c.get(k).await }
+        })
+        .await
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut c = self.conn.clone();
         let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        redis::cmd("MGET").arg(&full).query_async(&mut c).await.map_err(backend)
+        self.run(|mut c| {
+            let full = &full;
+            async move { redis::cmd("MGET").arg(full).query_async(&mut c).await }
+        })
+        .await
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut c = self.conn.clone();
-        c.get_del(self.key(key)).await.map_err(backend)
+        let k = self.key(key);
+        self.run(|mut c| {
+            let k = k.clone();
+            async move { c.get_del(k).await }
+        })
+        .await
     }
 
     async fn take_and_put(
@@ -109,38 +142,37 @@ impl KvStore for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut c = self.conn.clone();
-        self.take_and_put
-            .key(self.key(key))
-            .key(self.key(put_key))
-            .arg(value)
-            .arg(millis(ttl))
-            .invoke_async(&mut c)
-            .await
-            .map_err(backend)
+        let (k, put) = (self.key(key), self.key(put_key));
+        self.run(|mut c| {
+            let mut call = self.take_and_put.key(&k);
+            call.key(&put).arg(value).arg(millis(ttl));
+            async move { call.invoke_async(&mut c).await }
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        c.del::<_, ()>(self.key(key)).await.map_err(backend)
+        let k = self.key(key);
+        self.run(|mut c| {
+            let k = k.clone();
+            async move { c.del::<_, ()>(k).await }
+        })
+        .await
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        self.incr
-            .key(self.key(key))
-            .arg(millis(window))
-            .invoke_async(&mut c)
-            .await
-            .map_err(backend)
+        let k = self.key(key);
+        self.run(|mut c| {
+            let mut call = self.incr.key(&k);
+            call.arg(millis(window));
+            async move { call.invoke_async(&mut c).await }
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut c)
+        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
             .await
             .map(|_| ())
-            .map_err(backend)
     }
 }

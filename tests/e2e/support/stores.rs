@@ -70,6 +70,106 @@ impl Drop for OwnRedis {
     }
 }
 
+/// Redis Sentinels of a test's own (`redis-server --sentinel`, the program
+/// Debian's redis-sentinel runs), watching one master; stopped when dropped.
+pub struct OwnSentinels {
+    pub ports: Vec<u16>,
+    children: Vec<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnSentinels {
+    /// `n` sentinels watching `master` as `name` (quorum: a majority), which
+    /// call it down after a second, and wait until they know each other
+    /// and its `replicas` replicas.
+    pub fn watch(master: &OwnRedis, name: &str, n: usize, replicas: usize) -> OwnSentinels {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let children = ports
+            .iter()
+            .map(|port| {
+                let conf = dir.path().join(format!("sentinel-{port}.conf"));
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                         sentinel monitor {name} 127.0.0.1 {master} {quorum}\n\
+                         sentinel down-after-milliseconds {name} 1000\n\
+                         sentinel failover-timeout {name} 5000\n\
+                         sentinel parallel-syncs {name} 1\n",
+                        dir = dir.path().display(),
+                        master = master.port,
+                        quorum = n / 2 + 1,
+                    ),
+                )
+                .unwrap();
+                let child = Command::new("redis-server")
+                    .arg(&conf)
+                    .arg("--sentinel")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("redis-server in sentinel mode");
+                wait_for_port(*port, "redis sentinel");
+                child
+            })
+            .collect();
+        let s = OwnSentinels {
+            ports,
+            children,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        while !s.ports.iter().all(|p| {
+            count(&redis_cli(*p, &["SENTINEL", "replicas", name])) >= replicas
+                && count(&redis_cli(*p, &["SENTINEL", "sentinels", name])) >= n - 1
+        }) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the sentinels did not find each other"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        s
+    }
+
+    /// `redis+sentinel://` naming every sentinel and the master `name`.
+    pub fn url(&self, name: &str) -> String {
+        let hosts: Vec<String> = self.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        format!("redis+sentinel://{}/{name}", hosts.join(","))
+    }
+
+    /// The port of the master the first sentinel names.
+    pub fn master_port(&self, name: &str) -> u16 {
+        let out = redis_cli(self.ports[0], &["SENTINEL", "get-master-addr-by-name", name]);
+        out.lines().nth(1).and_then(|p| p.trim().parse().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for OwnSentinels {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `redis-cli -p port args…`: its output.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (Debian's redis-tools)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The entries of a `SENTINEL replicas|sentinels` answer (each has a `name`).
+fn count(answer: &str) -> usize {
+    answer.lines().filter(|l| *l == "name").count()
+}
+
 /// A PostgreSQL cluster made by `initdb` in a directory of its own, run as
 /// the `postgres` user when the test runs as root; stopped when dropped.
 pub struct OwnPostgres {
