@@ -18,6 +18,7 @@ mod m20261201_000009_registration_and_invitations;
 mod m20261201_000010_idna_member_emails;
 mod m20261203_000011_one_active_key_per_alg;
 mod m20261203_000012_audit_request_id;
+mod m20261203_000013_mail_outbox;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_idna_member_emails::Migration),
             Box::new(m20261203_000011_one_active_key_per_alg::Migration),
             Box::new(m20261203_000012_audit_request_id::Migration),
+            Box::new(m20261203_000013_mail_outbox::Migration),
         ]
     }
 }

@@ -272,6 +272,26 @@ async fn signing_keys_are_encrypted_at_rest_with_a_kek(b: Backend) {
     // Tokens still sign and verify.
     let (_, t) = app.signed_in().await;
     assert_eq!(app.userinfo_status(t["access_token"].as_str().unwrap()).await, 200);
+    // Mail waiting in the outbox is sealed too: a code refused by the relay
+    // for now is stored as a JWE that names no one.
+    let waiting = email();
+    app.pending_member(&waiting, "Per").await;
+    app.mailbox.refuse_next(100);
+    app.ask_code(&app.new_browser(), crate::support::otp::ACTIVATE, "", &waiting)
+        .await;
+    let outbox = loop {
+        use hk_idp_core::ports::store::OutboxStore;
+        let far = app.services.provider.clock.now_millis() + 3_600_000;
+        let rows = app.services.sql.claim_mail(far, far, 10).await.unwrap();
+        if !rows.is_empty() {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for row in &outbox {
+        assert_eq!(row.payload.split('.').count(), 5, "a compact JWE");
+        assert!(!row.payload.contains(&waiting), "no address in the clear");
+    }
     // Without the KEK the keys cannot be opened: start-up fails, naming the setting.
     let ring = hk_idp_jose::KeyRing::new(Default::default());
     let err = ring.load(&keys, 0, 0).unwrap_err().to_string();

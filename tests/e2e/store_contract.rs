@@ -17,7 +17,63 @@ on_both!(
     sql_store_passes_the_contract,
     member_writes_do_not_undo_each_other,
     two_nodes_starting_at_once_store_one_key_set,
+    nodes_taking_mail_at_once_each_get_other_mail,
 );
+
+/// The outbox: three nodes, each with its own connections, take due mail
+/// at the same moment; every mail is taken by exactly one, a taken mail is
+/// not due again until its lease ends, and a retry and a removal stick.
+async fn nodes_taking_mail_at_once_each_get_other_mail(b: Backend) {
+    use hk_idp_core::ports::store::{OutboxMail, OutboxStore};
+    let (first, dir, pg) = open(b).await;
+    for i in 0..60 {
+        let m = OutboxMail {
+            id: format!("mail-{i:02}"),
+            kind: "one_time_code".into(),
+            payload: "{}".into(),
+            attempts: 0,
+            created_at: 1000,
+        };
+        first.add_mail(&m, 1_000_000 + i).await.unwrap();
+    }
+    let mut nodes = vec![first.clone()];
+    for _ in 0..2 {
+        nodes.push(SqlStore::connect(&url(&dir, &pg)).await.unwrap());
+    }
+    let takers: Vec<_> = nodes
+        .into_iter()
+        .map(|n| {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let batch = n.claim_mail(2_000_000, 2_030_000, 4).await.unwrap();
+                    if batch.is_empty() {
+                        return got;
+                    }
+                    got.extend(batch.into_iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in takers {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let expected: Vec<String> = (0..60).map(|i| format!("mail-{i:02}")).collect();
+    assert_eq!(all, expected, "each mail taken once");
+    assert!(
+        first.claim_mail(2_029_999, 2_060_000, 100).await.unwrap().is_empty(),
+        "leased"
+    );
+    first.retry_mail("mail-00", 1, 2_040_000).await.unwrap();
+    first.remove_mail("mail-01").await.unwrap();
+    let again = first.claim_mail(2_040_000, 2_070_000, 100).await.unwrap();
+    assert_eq!(again.len(), 59, "the lease ended, mail-01 is gone");
+    let retried = again.iter().find(|m| m.id == "mail-00").unwrap();
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(first.count_mail().await.unwrap(), 59);
+}
 
 /// Two nodes on one fresh database, each with its own connections, start at
 /// the same moment: both find no keys and generate a set; one set is stored,

@@ -10,6 +10,7 @@ mod addresses;
 mod codes;
 mod everywhere;
 mod keys;
+mod mail;
 mod node_loss;
 mod sentinel;
 mod stores;

@@ -1,5 +1,5 @@
 //! What the domain needs from outside, as traits: durable stores, the
-//! short-lived store, the token signer, the mailer and the clock. The
+//! short-lived store, the token signer, the mailer, sealing at rest and the clock. The
 //! in-process short-lived store lives here too; SQL, Redis, JOSE and SMTP
 //! implementations live in their own crates.
 
@@ -7,5 +7,6 @@ pub mod clock;
 pub mod kv;
 pub mod mailer;
 pub mod memory_kv;
+pub mod sealing;
 pub mod signer;
 pub mod store;

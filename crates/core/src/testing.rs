@@ -142,9 +142,16 @@ impl TestProvider {
             signer: Arc::new(PlainSigner),
             passwords,
             clock: Arc::new(clock.clone()),
-            mail: MailQueue::start(mail.clone(), RetryPolicy::default()),
+            mail: MailQueue::new(
+                db.clone(),
+                Arc::new(crate::ports::sealing::InTheClear),
+                mail.clone(),
+                RetryPolicy::default(),
+                Arc::new(clock.clone()),
+            ),
             pepper: Arc::from(&b"pepper for tests"[..]),
         };
+        provider.mail.spawn_worker();
         Self {
             provider,
             clock,

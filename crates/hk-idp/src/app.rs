@@ -63,14 +63,6 @@ impl Services {
         let ps = settings.provider_settings(issuer);
         let m = &settings.mail;
         let mailer = LettreMailer::new(&m.from, &m.smtp_url.0, Path::new(&m.outbox_dir)).context("mail settings")?;
-        let mail = MailQueue::start(
-            Arc::new(mailer),
-            RetryPolicy {
-                attempts: m.retry_attempts,
-                first_delay: Duration::from_secs(u64::from(m.retry_first_delay)),
-                ..RetryPolicy::default()
-            },
-        );
         let pepper = server_secret(&sql, &sealer, "pepper").await?;
         let csrf_key = server_secret(&sql, &sealer, "csrf").await?;
         let reload = i64::from(settings.keys.reload_interval);
@@ -82,6 +74,17 @@ impl Services {
         };
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), key_schedule).await?;
         let store = Arc::new(sql.clone());
+        let mail = MailQueue::new(
+            store.clone(),
+            sealer.clone(),
+            Arc::new(mailer),
+            RetryPolicy {
+                attempts: m.retry_attempts,
+                first_delay: Duration::from_secs(u64::from(m.retry_first_delay)),
+                ..RetryPolicy::default()
+            },
+            clock.clone(),
+        );
         let provider = Provider {
             settings: Arc::new(ps),
             members: store.clone(),
@@ -207,6 +210,9 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
+        // Only a serving node drains the outbox: a command that ends at once
+        // must not take mail it would not finish.
+        let mail = self.services.provider.mail.spawn_worker();
         let draining = self.state.draining.clone();
         let shutdown = async move {
             shutdown.await;
@@ -227,6 +233,7 @@ impl App {
             m.abort();
         }
         upkeep.abort();
+        mail.abort();
         Ok(())
     }
 

@@ -143,6 +143,16 @@ impl Sealer {
     }
 }
 
+/// The mail outbox and whatever else the domain stores itself.
+impl hk_idp_core::ports::sealing::Sealing for Sealer {
+    fn seal(&self, purpose: &str, plain: &str) -> Result<String, String> {
+        Sealer::seal(self, purpose, plain).map_err(|e| e.to_string())
+    }
+    fn open(&self, purpose: &str, stored: &str) -> Result<String, String> {
+        Sealer::open(self, purpose, stored).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 pub mod audit_event;
 pub mod client;
 pub mod consent;
+pub mod mail_outbox;
 pub mod member;
 pub mod refresh_family;
 pub mod refresh_token;

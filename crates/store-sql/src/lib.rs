@@ -8,6 +8,7 @@ mod entity;
 mod error;
 mod key;
 mod member;
+mod outbox;
 mod refresh;
 
 use hk_idp_core::error::StoreError;

@@ -101,6 +101,20 @@ impl Cluster {
         self.nodes[i].as_ref().expect("the node runs")
     }
 
+    /// Node `i`'s address, also once it is gone.
+    pub fn node_addr(&self, i: usize) -> SocketAddr {
+        self.proxy.upstreams[i]
+    }
+
+    /// The database every node uses.
+    pub fn database_url(&self) -> &str {
+        self.env
+            .iter()
+            .find(|(k, _)| k == "IDP_DATABASE_URL")
+            .map(|(_, v)| v.as_str())
+            .expect("IDP_DATABASE_URL")
+    }
+
     /// `path` on node `i` itself, not through the proxy.
     pub fn node_url(&self, i: usize, path: &str) -> String {
         format!("http://{}{path}", self.node(i).addr)

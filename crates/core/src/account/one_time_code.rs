@@ -142,23 +142,28 @@ impl Provider {
             expires_at: self.clock.now() + s.otp.ttl,
         };
         self.kv.put_json(&flow_key(&flow), &state, s.otp.ttl).await?;
+        let mail = MailMessage {
+            to: eligible
+                .as_ref()
+                .map_or_else(|| email.as_str().to_owned(), |m| m.email.to_string()),
+            name: eligible.as_ref().and_then(|m| m.name.clone()),
+            locale,
+            kind: MailKind::OneTimeCode {
+                code,
+                purpose,
+                valid_minutes: s.otp.valid_minutes(),
+            },
+        };
         match eligible {
             Some(m) => {
-                self.mail.enqueue(MailMessage {
-                    to: m.email.to_string(),
-                    name: m.name.clone(),
-                    locale,
-                    kind: MailKind::OneTimeCode {
-                        code,
-                        purpose,
-                        valid_minutes: s.otp.valid_minutes(),
-                    },
-                });
+                self.mail.enqueue(mail).await?;
                 tracing::info!(member_id = %m.id, purpose = purpose.as_str(), "otp.sent");
                 self.audit_member("otp.sent", &m.id, None, ip.map(str::to_owned)).await;
             }
             None => {
-                // Recorded too, so both paths write alike (and an admin sees the attempt).
+                // Stored and recorded too, so both paths write alike (and an
+                // admin sees the attempt); the decoy is never sent.
+                self.mail.enqueue_decoy(mail).await?;
                 tracing::info!(purpose = purpose.as_str(), "otp.not_sent");
                 let event = crate::audit::AuditEvent::new("otp.not_sent", "anonymous".into(), self.clock.now())
                     .ip(ip.map(str::to_owned))

@@ -6,7 +6,7 @@ use crate::locale::Locale;
 use async_trait::async_trait;
 
 /// What a mail says; the mail crate renders it from templates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MailKind {
     /// A one-time code for activation or a forgotten password.
     OneTimeCode {
@@ -18,7 +18,7 @@ pub enum MailKind {
     Invitation { link: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MailMessage {
     pub to: String,
     pub name: Option<String>,

@@ -117,6 +117,36 @@ pub trait AuditStore: Send + Sync {
     async fn list_events(&self, q: &crate::audit::AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
+/// One mail in the outbox (`crate::mail_queue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub id: String,
+    /// `MailMessage::kind_name`, or `decoy` (see `MailQueue::enqueue_decoy`).
+    pub kind: String,
+    /// The message as the queue stored it (sealed JSON).
+    pub payload: String,
+    /// Sends tried so far.
+    pub attempts: i32,
+    pub created_at: i64,
+}
+
+/// Mail waiting to be sent, shared by the nodes: any node delivers it.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Stores `mail`, due at `due_ms`.
+    async fn add_mail(&self, mail: &OutboxMail, due_ms: i64) -> Result<(), StoreError>;
+    /// Takes up to `limit` mails due at `now_ms`: each is due again only at
+    /// `lease_until_ms`, so no other node takes it meanwhile (and one does
+    /// if this node dies). Of callers at the same moment each gets others.
+    async fn claim_mail(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> Result<Vec<OutboxMail>, StoreError>;
+    /// Sent, or given up: gone from the outbox.
+    async fn remove_mail(&self, id: &str) -> Result<(), StoreError>;
+    /// Failed for now: tried `attempts` times, due again at `due_ms`.
+    async fn retry_mail(&self, id: &str, attempts: i32, due_ms: i64) -> Result<(), StoreError>;
+    /// Mails waiting, for the metrics.
+    async fn count_mail(&self) -> Result<u64, StoreError>;
+}
+
 /// Health of the durable store, for `/readyz`.
 #[async_trait]
 pub trait Health: Send + Sync {

@@ -9,7 +9,9 @@ use crate::error::StoreError;
 use crate::oauth::client::Client;
 use crate::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use crate::oauth::signing_key::StoredKey;
-use crate::ports::store::{AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, RefreshStore};
+use crate::ports::store::{
+    AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, OutboxMail, OutboxStore, RefreshStore,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,6 +27,8 @@ pub struct MemoryDb {
     families: Mutex<HashMap<String, RefreshFamily>>,
     tokens: Mutex<HashMap<String, RefreshToken>>,
     pub events: Mutex<Vec<AuditEvent>>,
+    /// The mail outbox: each mail with when it is due (ms).
+    pub outbox: Mutex<Vec<(OutboxMail, i64)>>,
     /// How often `find_client` was asked (to see a cache at work).
     pub client_reads: std::sync::atomic::AtomicUsize,
     /// While set, every refresh-token write fails as a lost database would.
@@ -354,5 +358,41 @@ impl AuditStore for MemoryDb {
         found.reverse();
         found.truncate(q.limit as usize);
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl OutboxStore for MemoryDb {
+    async fn add_mail(&self, mail: &OutboxMail, due_ms: i64) -> Result<(), StoreError> {
+        self.outbox.lock().unwrap().push((mail.clone(), due_ms));
+        Ok(())
+    }
+    async fn claim_mail(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut all = self.outbox.lock().unwrap();
+        all.sort_by_key(|(_, due)| *due);
+        let taken = all
+            .iter_mut()
+            .filter(|(_, due)| *due <= now_ms)
+            .take(limit as usize)
+            .map(|(m, due)| {
+                *due = lease_until_ms;
+                m.clone()
+            })
+            .collect();
+        Ok(taken)
+    }
+    async fn remove_mail(&self, id: &str) -> Result<(), StoreError> {
+        self.outbox.lock().unwrap().retain(|(m, _)| m.id != id);
+        Ok(())
+    }
+    async fn retry_mail(&self, id: &str, attempts: i32, due_ms: i64) -> Result<(), StoreError> {
+        for (m, due) in self.outbox.lock().unwrap().iter_mut().filter(|(m, _)| m.id == id) {
+            m.attempts = attempts;
+            *due = due_ms;
+        }
+        Ok(())
+    }
+    async fn count_mail(&self) -> Result<u64, StoreError> {
+        Ok(self.outbox.lock().unwrap().len() as u64)
     }
 }
