@@ -15,6 +15,7 @@ mod audit_trail;
 mod authorize;
 mod bad_input;
 mod browser;
+mod cleanup;
 mod config;
 mod demo;
 mod docs_name_real_tests;

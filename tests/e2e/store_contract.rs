@@ -18,7 +18,96 @@ on_both!(
     member_writes_do_not_undo_each_other,
     two_nodes_starting_at_once_store_one_key_set,
     nodes_taking_mail_at_once_each_get_other_mail,
+    nodes_cleaning_up_at_once_take_turns_and_remove_each_row_once,
 );
+
+/// The clean-up: three nodes sweeping the same expired rows at once
+/// remove each once and all of them, never more than a batch a
+/// transaction, a live row stays; on PostgreSQL a node finds the clean-up
+/// lock held by another (here: a session of the test's own) and leaves
+/// the work to it.
+async fn nodes_cleaning_up_at_once_take_turns_and_remove_each_row_once(b: Backend) {
+    use hk_idp_core::ports::store::{CleanupStore, Sweep};
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let (first, dir, pg) = open(b).await;
+    let family = |id: String, expires_at: i64| RefreshFamily {
+        id,
+        client_id: "c".into(),
+        member_id: "m".into(),
+        scope: "openid".into(),
+        sid: "s".into(),
+        auth_time: 1,
+        offline: false,
+        created_at: 1,
+        expires_at,
+        revoked: false,
+    };
+    let token = |f: &RefreshFamily| RefreshToken {
+        hash: format!("hash-{}", f.id),
+        family_id: f.id.clone(),
+        created_at: 1,
+        expires_at: f.expires_at,
+        spent: false,
+    };
+    for i in 0..90 {
+        let f = family(format!("old-{i:02}"), 1000);
+        first.insert_family(&f, &token(&f)).await.unwrap();
+    }
+    let live = family("live".into(), 5000);
+    first.insert_family(&live, &token(&live)).await.unwrap();
+    let mut nodes = vec![first.clone()];
+    for _ in 0..2 {
+        nodes.push(SqlStore::connect(&url(&dir, &pg)).await.unwrap());
+    }
+    let sweepers: Vec<_> = nodes
+        .into_iter()
+        .map(|n| {
+            tokio::spawn(async move {
+                let mut removed = 0;
+                let mut idle = 0;
+                while idle < 20 {
+                    match n.sweep(Sweep::RefreshTokens, 2000, 7).await.unwrap() {
+                        Some(got) => {
+                            assert!(got <= 7, "a batch at most");
+                            removed += got;
+                            idle = if got == 0 { idle + 1 } else { 0 };
+                        }
+                        None => tokio::task::yield_now().await,
+                    }
+                }
+                removed
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for s in sweepers {
+        total += s.await.unwrap();
+    }
+    assert_eq!(total, 90, "each expired token removed once");
+    assert!(first.find_token("hash-live").await.unwrap().is_some());
+    assert!(first.find_token("hash-old-00").await.unwrap().is_none());
+
+    let Some(pg) = &pg else { return };
+    let other = sea_orm::Database::connect(pg.url.as_str()).await.unwrap();
+    let held = other.begin().await.unwrap();
+    held.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({})",
+        hk_idp_store_sql::CLEANUP_LOCK
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        first.sweep(Sweep::RefreshFamilies, 2000, 100).await.unwrap(),
+        None,
+        "another node is cleaning up"
+    );
+    assert!(
+        first.find_family("old-00").await.unwrap().is_some(),
+        "nothing removed meanwhile"
+    );
+    held.commit().await.unwrap();
+    assert_eq!(first.sweep(Sweep::RefreshFamilies, 2000, 100).await.unwrap(), Some(90));
+}
 
 /// The outbox: three nodes, each with its own connections, take due mail
 /// at the same moment; every mail is taken by exactly one, a taken mail is

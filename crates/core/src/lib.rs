@@ -14,6 +14,7 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod cleanup;
 pub mod client_address;
 pub mod error;
 pub mod locale;

@@ -5,6 +5,7 @@ use crate::settings::Settings;
 use anyhow::Context;
 use hk_idp_core::Provider;
 use hk_idp_core::account::password_hashing::PasswordHasher;
+use hk_idp_core::cleanup::{Cleanup, Removed};
 use hk_idp_core::mail_queue::{MailQueue, RetryPolicy};
 use hk_idp_core::oauth::client_cache::CachedClientStore;
 use hk_idp_core::ports::clock::{Clock, SystemClock};
@@ -30,6 +31,8 @@ pub struct Services {
     pub csrf_key: String,
     /// When new keys start signing and old ones leave the JWKS.
     pub key_schedule: KeySchedule,
+    /// Removes expired rows in the background (`cleanup.interval`).
+    pub cleanup: Cleanup,
 }
 
 impl Services {
@@ -74,6 +77,7 @@ impl Services {
         };
         hk_idp_jose::ensure_keys(&sql, &keyring, clock.now(), key_schedule).await?;
         let store = Arc::new(sql.clone());
+        let cleanup = Cleanup::new(store.clone(), clock.clone(), settings.cleanup_policy());
         let mail = MailQueue::new(
             store.clone(),
             sealer.clone(),
@@ -110,6 +114,7 @@ impl Services {
             provider,
             csrf_key,
             key_schedule,
+            cleanup,
         })
     }
 
@@ -129,6 +134,7 @@ pub struct App {
     /// `server.metrics_listen`, bound: `/metrics` is served there only.
     metrics_listener: Option<TcpListener>,
     reload_interval: Duration,
+    cleanup_interval: Duration,
     header_timeout: Duration,
     shutdown_grace: Duration,
 }
@@ -182,6 +188,7 @@ impl App {
             listener,
             metrics_listener,
             reload_interval: Duration::from_secs(u64::from(settings.keys.reload_interval)),
+            cleanup_interval: Duration::from_secs(u64::from(settings.cleanup.interval)),
             header_timeout: Duration::from_secs(u64::from(settings.server.header_timeout)),
             shutdown_grace: Duration::from_secs(u64::from(settings.server.shutdown_grace)),
         })
@@ -210,6 +217,11 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
+        let cleanup = tokio::spawn(clean_up(
+            self.services.cleanup.clone(),
+            self.state.metrics.clone(),
+            self.cleanup_interval,
+        ));
         // Only a serving node drains the outbox: a command that ends at once
         // must not take mail it would not finish.
         let mail = self.services.provider.mail.spawn_worker();
@@ -233,6 +245,7 @@ impl App {
             m.abort();
         }
         upkeep.abort();
+        cleanup.abort();
         mail.abort();
         Ok(())
     }
@@ -243,7 +256,7 @@ impl App {
     }
 }
 
-/// Key reloads and clean-up of expired rows, so cost does not grow with history.
+/// Key reloads, so a rotation by any node reaches this one.
 async fn upkeep(services: Arc<Services>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
@@ -252,11 +265,28 @@ async fn upkeep(services: Arc<Services>, every: Duration) {
         if let Err(e) = services.reload_keys().await {
             tracing::error!(error = %e, "keys.reload_failed");
         }
-        let now = services.provider.clock.now();
-        match hk_idp_core::ports::store::RefreshStore::delete_expired(&services.sql, now).await {
-            Ok(n) if n > 0 => tracing::info!(rows = n, "cleanup.refresh_tokens"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "cleanup.failed"),
+    }
+}
+
+/// Clean-up of expired rows every `every`, so the database does not grow
+/// with history; counted in the metrics, logged when it removed something.
+async fn clean_up(cleanup: Cleanup, metrics: Arc<hk_idp_web::metrics::Metrics>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let mut removed = Removed::default();
+        let outcome = cleanup.run(&mut removed).await;
+        metrics.record_cleanup(&removed, outcome.is_err());
+        let rows = removed.total();
+        match outcome {
+            Err(e) => tracing::error!(error = %e, rows, "cleanup.failed"),
+            Ok(()) if rows > 0 => {
+                let by_table: Vec<String> = removed.rows.iter().map(|(w, n)| format!("{}={n}", w.table())).collect();
+                tracing::info!(rows, removed = %by_table.join(","), "cleanup.done");
+            }
+            Ok(()) => {}
         }
     }
 }

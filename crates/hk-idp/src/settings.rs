@@ -60,6 +60,8 @@ pub struct Settings {
     pub login: LoginSettings,
     pub keys: Keys,
     pub log: Log,
+    pub cleanup: CleanupSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +128,24 @@ pub struct Keys {
     /// Seconds relying parties may keep the JWKS; a new key is published
     /// this long plus `reload_interval` before it signs.
     pub jwks_max_age: u32,
+}
+
+/// `[cleanup]`: the background removal of expired rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupSettings {
+    /// Seconds between two runs on a node.
+    pub interval: u32,
+    /// Rows per transaction.
+    pub batch: u32,
+}
+
+/// `[audit]`: how long the audit trail keeps events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days; 0 keeps them for ever.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +325,8 @@ impl Settings {
             ("server.header_timeout", self.server.header_timeout),
             ("server.max_in_flight", self.server.max_in_flight),
             ("mail.retry_attempts", self.mail.retry_attempts),
+            ("cleanup.interval", self.cleanup.interval),
+            ("cleanup.batch", self.cleanup.batch),
         ] {
             if v == 0 {
                 return Err(invalid(name, "must be greater than 0"));
@@ -317,11 +339,23 @@ impl Settings {
         if self.server.shutdown_grace > 3600 {
             return Err(invalid("server.shutdown_grace", "must be at most 3600 seconds"));
         }
+        if self.cleanup.batch > 10_000 {
+            return Err(invalid("cleanup.batch", "must be at most 10000 rows"));
+        }
         self.sealer()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be text or json"));
         }
         Ok(())
+    }
+
+    /// What the background clean-up removes, and how many rows at a time.
+    pub fn cleanup_policy(&self) -> hk_idp_core::cleanup::CleanupPolicy {
+        hk_idp_core::cleanup::CleanupPolicy {
+            batch: self.cleanup.batch,
+            audit_retention_days: self.audit.retention_days,
+            ..Default::default()
+        }
     }
 
     /// The sealer for stored secrets: the key-encryption key, if one is

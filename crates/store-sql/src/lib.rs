@@ -2,6 +2,8 @@
 //! families and audit events, on SQLite (the embedded default) and PostgreSQL.
 
 mod audit;
+mod cleanup;
+pub use cleanup::CLEANUP_LOCK;
 mod client;
 mod consent;
 mod entity;

@@ -164,18 +164,4 @@ impl RefreshStore for SqlStore {
         let retry = successor.is_some_and(|n| !n.spent && n.created_at >= grace_since);
         Ok(if retry { Rotation::Repeated } else { Rotation::Reused })
     }
-
-    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let t = tok::Entity::delete_many()
-            .filter(tok::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        let f = fam::Entity::delete_many()
-            .filter(fam::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(t.rows_affected + f.rows_affected)
-    }
 }

@@ -148,6 +148,11 @@ impl TestApp {
         .unwrap()
     }
 
+    /// A setting the `hk-idp` binary is given, e.g. `IDP_REDIS__KEY_PREFIX`.
+    pub fn cli_setting(&self, name: &str) -> Option<&str> {
+        self.cli_env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// Moves the server's time forward: expiry and throttling without sleeping.
     pub fn advance(&self, seconds: i64) {
         self.clock.advance(seconds);

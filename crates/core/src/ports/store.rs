@@ -106,8 +106,6 @@ pub trait RefreshStore: Send + Sync {
     /// or after `grace_since` and not spent itself (a retry) or not (a reuse).
     async fn rotate_token(&self, old: &str, successor: &RefreshToken, grace_since: i64)
     -> Result<Rotation, StoreError>;
-    /// Cleans up tokens and families that expired before `now`.
-    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -115,6 +113,49 @@ pub trait AuditStore: Send + Sync {
     async fn insert_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// Events matching `q`, newest first, at most `q.limit`.
     async fn list_events(&self, q: &crate::audit::AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// A kind of row the background clean-up removes (`crate::cleanup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sweep {
+    /// Refresh tokens that expired.
+    RefreshTokens,
+    /// Refresh-token families that expired.
+    RefreshFamilies,
+    /// Consents whose member or client is gone.
+    Consents,
+    /// Audit events past `audit.retention_days`.
+    AuditEvents,
+}
+
+impl Sweep {
+    /// In the order a run takes them: tokens before their families.
+    pub const ALL: [Sweep; 4] = [
+        Sweep::RefreshTokens,
+        Sweep::RefreshFamilies,
+        Sweep::Consents,
+        Sweep::AuditEvents,
+    ];
+
+    /// The table its rows are in (the metric's label).
+    pub fn table(self) -> &'static str {
+        match self {
+            Sweep::RefreshTokens => "refresh_tokens",
+            Sweep::RefreshFamilies => "refresh_families",
+            Sweep::Consents => "consents",
+            Sweep::AuditEvents => "audit_events",
+        }
+    }
+}
+
+#[async_trait]
+pub trait CleanupStore: Send + Sync {
+    /// Removes at most `batch` rows of one kind, in one short transaction:
+    /// expired (or for audit events, recorded) before `before` (seconds);
+    /// consents whose member or client is gone, whatever `before` says.
+    /// `None`, removing nothing, while another node is cleaning up: one
+    /// node at a time.
+    async fn sweep(&self, what: Sweep, before: i64, batch: u32) -> Result<Option<u64>, StoreError>;
 }
 
 /// One mail in the outbox (`crate::mail_queue`).

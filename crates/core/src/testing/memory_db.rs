@@ -10,7 +10,8 @@ use crate::oauth::client::Client;
 use crate::oauth::refresh_token::{RefreshFamily, RefreshToken, Rotation};
 use crate::oauth::signing_key::StoredKey;
 use crate::ports::store::{
-    AuditStore, ClientStore, ConsentStore, KeyStore, MemberStore, OutboxMail, OutboxStore, RefreshStore,
+    AuditStore, CleanupStore, ClientStore, ConsentStore, KeyStore, MemberStore, OutboxMail, OutboxStore, RefreshStore,
+    Sweep,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -33,6 +34,11 @@ pub struct MemoryDb {
     pub client_reads: std::sync::atomic::AtomicUsize,
     /// While set, every refresh-token write fails as a lost database would.
     pub refresh_writes_fail: std::sync::atomic::AtomicBool,
+    /// While set, another node holds the clean-up lock.
+    pub cleanup_locked: std::sync::atomic::AtomicBool,
+    /// Clean-up batches run, and the most rows one removed.
+    pub sweeps: std::sync::atomic::AtomicUsize,
+    pub largest_sweep: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryDb {
@@ -319,11 +325,59 @@ impl RefreshStore for MemoryDb {
         all.insert(next.hash.clone(), next.clone());
         Ok(Rotation::Rotated)
     }
-    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let mut all = self.tokens.lock().unwrap();
-        let before = all.len();
-        all.retain(|_, t| t.expires_at > now);
-        Ok((before - all.len()) as u64)
+}
+
+/// Removes up to `batch` entries of `map` that `gone` picks.
+fn remove_some<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, V>,
+    batch: u32,
+    gone: impl Fn(&K, &V) -> bool,
+) -> u64 {
+    let keys: Vec<K> = map
+        .iter()
+        .filter(|(k, v)| gone(k, v))
+        .map(|(k, _)| k.clone())
+        .take(batch as usize)
+        .collect();
+    for k in &keys {
+        map.remove(k);
+    }
+    keys.len() as u64
+}
+
+#[async_trait]
+impl CleanupStore for MemoryDb {
+    async fn sweep(&self, what: Sweep, before: i64, batch: u32) -> Result<Option<u64>, StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.cleanup_locked.load(SeqCst) {
+            return Ok(None);
+        }
+        let n = match what {
+            Sweep::RefreshTokens => remove_some(&mut self.tokens.lock().unwrap(), batch, |_, t| t.expires_at < before),
+            Sweep::RefreshFamilies => {
+                remove_some(&mut self.families.lock().unwrap(), batch, |_, f| f.expires_at < before)
+            }
+            Sweep::Consents => {
+                let members = self.members.lock().unwrap();
+                let clients = self.clients.lock().unwrap();
+                remove_some(&mut self.consents.lock().unwrap(), batch, |(m, c), _| {
+                    !members.contains_key(m) || !clients.contains_key(c)
+                })
+            }
+            Sweep::AuditEvents => {
+                let mut events = self.events.lock().unwrap();
+                let mut n = 0;
+                events.retain(|e| {
+                    let go = e.at < before && n < u64::from(batch);
+                    n += u64::from(go);
+                    !go
+                });
+                n
+            }
+        };
+        self.sweeps.fetch_add(1, SeqCst);
+        self.largest_sweep.fetch_max(n, SeqCst);
+        Ok(Some(n))
     }
 }
 
