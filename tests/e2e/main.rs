@@ -25,6 +25,7 @@ mod kv_contract;
 mod logout;
 mod logs;
 mod member_import;
+mod metrics;
 mod migrations;
 mod ops;
 mod otp_rules;

@@ -7,6 +7,7 @@ use crate::ports::clock::Clock;
 use crate::ports::mailer::{MailError, MailMessage, Mailer};
 use crate::ports::sealing::Sealing;
 use crate::ports::store::{OutboxMail, OutboxStore};
+use crate::ports::telemetry::{Counted, NoTelemetry, Telemetry};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::sync::Arc;
@@ -72,6 +73,7 @@ pub struct MailQueue {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    telemetry: Arc<dyn Telemetry>,
 }
 
 /// A random wait of 20–80 ms before mail this node queued is taken.
@@ -107,7 +109,19 @@ impl MailQueue {
             policy,
             clock,
             wake: Arc::new(Notify::new()),
+            telemetry: Arc::new(NoTelemetry),
         }
+    }
+
+    /// Counts each mail sent or given up on.
+    pub fn counted_by(mut self, telemetry: Arc<dyn Telemetry>) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    /// Mails waiting in the outbox (the metrics' queue depth).
+    pub async fn waiting(&self) -> Result<u64, StoreError> {
+        self.outbox.count_mail().await
     }
 
     /// Stores `mail` for delivery.
@@ -208,6 +222,7 @@ impl MailQueue {
                 match self.mailer.send(&mail).await {
                     Ok(()) => {
                         tracing::info!(kind = mail.kind_name(), attempt, "mail.sent");
+                        self.telemetry.count(Counted::Mail { sent: true });
                         Ok(())
                     }
                     Err(e) if e.transient && attempt < self.policy.attempts => {
@@ -217,6 +232,7 @@ impl MailQueue {
                     }
                     Err(e) => {
                         tracing::error!(kind = mail.kind_name(), attempt, error = %e, "mail.failed");
+                        self.telemetry.count(Counted::Mail { sent: false });
                         Ok(())
                     }
                 }

@@ -1,5 +1,6 @@
 //! What the domain needs from outside, as traits: durable stores, the
-//! short-lived store, the token signer, the mailer, sealing at rest and the clock. The
+//! short-lived store, the token signer, the mailer, sealing at rest, the clock and the
+//! operator's counters (`telemetry`). The
 //! in-process short-lived store lives here too; SQL, Redis, JOSE and SMTP
 //! implementations live in their own crates.
 
@@ -10,3 +11,4 @@ pub mod memory_kv;
 pub mod sealing;
 pub mod signer;
 pub mod store;
+pub mod telemetry;

@@ -29,6 +29,8 @@ pub struct Provider {
     pub mail: MailQueue,
     /// Server secret keying the hashes of short secrets (one-time codes).
     pub pepper: Arc<[u8]>,
+    /// What is counted for the operator's metrics.
+    pub telemetry: Arc<dyn crate::ports::telemetry::Telemetry>,
 }
 
 impl Provider {

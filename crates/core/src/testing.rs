@@ -150,6 +150,7 @@ impl TestProvider {
                 Arc::new(clock.clone()),
             ),
             pepper: Arc::from(&b"pepper for tests"[..]),
+            telemetry: Arc::new(crate::ports::telemetry::NoTelemetry),
         };
         provider.mail.spawn_worker();
         Self {

@@ -11,11 +11,13 @@ use hk_idp_core::oauth::client_cache::CachedClientStore;
 use hk_idp_core::ports::clock::{Clock, SystemClock};
 use hk_idp_core::ports::kv::{Kv, KvStore};
 use hk_idp_core::ports::memory_kv::MemoryStore;
+use hk_idp_core::ports::telemetry::Telemetry;
 use hk_idp_jose::{KeyRing, KeySchedule, Reseal, Resealed, reseal_secrets, server_secret};
 use hk_idp_mail::LettreMailer;
 use hk_idp_store_kv::RedisStore;
 use hk_idp_store_sql::SqlStore;
 use hk_idp_web::AppState;
+use hk_idp_web::metrics::Metrics;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +35,8 @@ pub struct Services {
     pub key_schedule: KeySchedule,
     /// Removes expired rows in the background (`cleanup.interval`).
     pub cleanup: Cleanup,
+    /// What the provider and the background work count; served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -62,7 +66,9 @@ impl Services {
             );
         }
         let keyring = Arc::new(KeyRing::new(sealer.clone()));
-        let passwords = PasswordHasher::new(settings.passwords.argon2())?;
+        let metrics = Arc::new(Metrics::new());
+        let telemetry: Arc<dyn Telemetry> = metrics.clone();
+        let passwords = PasswordHasher::new(settings.passwords.argon2())?.counted_by(telemetry.clone());
         let ps = settings.provider_settings(issuer);
         let m = &settings.mail;
         let mailer = LettreMailer::new(&m.from, &m.smtp_url.0, Path::new(&m.outbox_dir)).context("mail settings")?;
@@ -88,7 +94,8 @@ impl Services {
                 ..RetryPolicy::default()
             },
             clock.clone(),
-        );
+        )
+        .counted_by(telemetry.clone());
         let provider = Provider {
             settings: Arc::new(ps),
             members: store.clone(),
@@ -107,6 +114,7 @@ impl Services {
             clock,
             mail,
             pepper: Arc::from(pepper.into_bytes()),
+            telemetry,
         };
         Ok(Self {
             sql,
@@ -115,6 +123,7 @@ impl Services {
             csrf_key,
             key_schedule,
             cleanup,
+            metrics,
         })
     }
 
@@ -180,6 +189,7 @@ impl App {
         .with_trusted_proxies(settings.trusted_proxies()?)
         .with_request_timeout(Duration::from_secs(u64::from(settings.server.request_timeout)))
         .with_max_in_flight(settings.server.max_in_flight as usize)
+        .with_metrics(services.metrics.clone())
         .with_metrics_apart(metrics_listener.is_some())
         .with_jwks_max_age(settings.keys.jwks_max_age);
         Ok(Self {
@@ -219,7 +229,7 @@ impl App {
         let upkeep = tokio::spawn(upkeep(self.services.clone(), self.reload_interval));
         let cleanup = tokio::spawn(clean_up(
             self.services.cleanup.clone(),
-            self.state.metrics.clone(),
+            self.services.metrics.clone(),
             self.cleanup_interval,
         ));
         // Only a serving node drains the outbox: a command that ends at once
@@ -270,7 +280,7 @@ async fn upkeep(services: Arc<Services>, every: Duration) {
 
 /// Clean-up of expired rows every `every`, so the database does not grow
 /// with history; counted in the metrics, logged when it removed something.
-async fn clean_up(cleanup: Cleanup, metrics: Arc<hk_idp_web::metrics::Metrics>, every: Duration) {
+async fn clean_up(cleanup: Cleanup, metrics: Arc<Metrics>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;

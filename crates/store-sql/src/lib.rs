@@ -97,4 +97,23 @@ impl hk_idp_core::ports::store::Health for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         SqlStore::ping(self).await
     }
+
+    fn pool(&self) -> Option<hk_idp_core::ports::store::PoolUse> {
+        let (size, idle, max) = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+            _ => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(size);
+        Some(hk_idp_core::ports::store::PoolUse {
+            in_use: size.saturating_sub(idle),
+            idle,
+            max,
+        })
+    }
 }

@@ -57,6 +57,28 @@ async fn bounded<E: std::fmt::Display>(ping: impl std::future::Future<Output = R
 
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
 
+/// The gauges that are read when scraped: the argon2 line, the outbox (a
+/// count in the database, bounded like a readiness ping) and the pool.
+async fn read_gauges(state: &AppState) {
+    let m = &state.metrics;
+    let passwords = &state.provider.passwords;
+    m.argon2_waiting.set(passwords.waiting() as i64);
+    m.argon2_running.set(passwords.running() as i64);
+    if let Ok(Ok(n)) = tokio::time::timeout(PING_TIMEOUT, state.provider.mail.waiting()).await {
+        m.mail_queued.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    if let Some(p) = state.database.pool() {
+        let gauge = |word: &str| {
+            m.db_connections
+                .get_or_create(&crate::metrics::PoolLabels { state: word.to_owned() })
+                .clone()
+        };
+        gauge("in_use").set(i64::from(p.in_use));
+        gauge("idle").set(i64::from(p.idle));
+        m.db_connections_max.set(i64::from(p.max));
+    }
+}
+
 /// OpenMetrics, as Prometheus asks for it; the older text format
 /// (`text/plain; version=0.0.4`) to a scraper that asks only for that.
 async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -65,6 +87,7 @@ async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Resp
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let plain = !accept.contains("application/openmetrics-text") && accept.contains("text/plain");
+    read_gauges(&state).await;
     let open_metrics = state.metrics.render();
     let (body, content_type) = if plain {
         // The same samples; the text format has no `# EOF` and no `# UNIT`,

@@ -68,6 +68,12 @@ impl AppState {
         self
     }
 
+    /// Serves these metrics (those the provider counts into).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     pub fn with_metrics_apart(mut self, apart: bool) -> Self {
         self.metrics_apart = apart;
         self

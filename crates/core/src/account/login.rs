@@ -6,6 +6,7 @@ use crate::account::member::{Member, MemberWrite};
 use crate::account::password_policy::MAX_PASSWORD_CHARS;
 use crate::audit::AuditEvent;
 use crate::error::CoreError;
+use crate::ports::telemetry::Counted;
 use crate::provider::Provider;
 use crate::secret::random_token;
 
@@ -63,6 +64,7 @@ impl Provider {
             }
         }
         tracing::info!(member_id = %member.id, "login.succeeded");
+        self.telemetry.count(Counted::Login { ok: true });
         self.audit_member("login.succeeded", &member.id, None, ip).await;
         Ok(LoginOutcome::Success(member))
     }
@@ -77,6 +79,7 @@ impl Provider {
         member: Option<&Member>,
         ip: Option<String>,
     ) -> Result<(), CoreError> {
+        self.telemetry.count(Counted::Login { ok: false });
         self.record_login_failure(email, ip.as_deref()).await?;
         let nobody = random_token(16);
         let id = member.map_or(nobody.as_str(), |m| m.id.as_str());

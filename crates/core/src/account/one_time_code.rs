@@ -158,6 +158,7 @@ impl Provider {
             Some(m) => {
                 self.mail.enqueue(mail).await?;
                 tracing::info!(member_id = %m.id, purpose = purpose.as_str(), "otp.sent");
+                self.telemetry.count(crate::ports::telemetry::Counted::CodeSent);
                 self.audit_member("otp.sent", &m.id, None, ip.map(str::to_owned)).await;
             }
             None => {

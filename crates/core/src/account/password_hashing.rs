@@ -5,6 +5,7 @@
 //! storm of logins instead of growing with the allocator's per-thread arenas.
 
 use crate::error::CoreError;
+use crate::ports::telemetry::{NoTelemetry, Telemetry};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
@@ -108,6 +109,9 @@ pub struct PasswordHasher {
     dummy: Arc<String>,
     /// Hashes running now, and the most that ever ran at once.
     running: Arc<(AtomicUsize, AtomicUsize)>,
+    /// Hashes waiting for a place now.
+    waiting: Arc<AtomicUsize>,
+    telemetry: Arc<dyn Telemetry>,
 }
 
 impl PasswordHasher {
@@ -124,6 +128,8 @@ impl PasswordHasher {
             pool,
             dummy: Arc::new(dummy),
             running: Arc::default(),
+            waiting: Arc::default(),
+            telemetry: Arc::new(NoTelemetry),
         })
     }
 
@@ -152,6 +158,22 @@ impl PasswordHasher {
     }
 
     /// The most hashes that ran at once so far.
+    /// Counts how long each hash waited for a place.
+    pub fn counted_by(mut self, telemetry: Arc<dyn Telemetry>) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    /// Hashes waiting for a place now (the metrics' queue depth).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Hashes running now.
+    pub fn running(&self) -> usize {
+        self.running.0.load(Ordering::SeqCst)
+    }
+
     pub fn peak_running(&self) -> usize {
         self.running.1.load(Ordering::SeqCst)
     }
@@ -160,12 +182,12 @@ impl PasswordHasher {
         // The permit goes with the hash, not with this future: a request
         // dropped mid-hash (the client hung up, a timeout) must not free a
         // place while its hash still runs.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let queued = std::time::Instant::now();
+        let in_line = Waiting::join(&self.waiting);
+        let permit = self.permits.clone().acquire_owned().await;
+        drop(in_line);
+        let permit = permit.map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.telemetry.hash_waited(queued.elapsed());
         let span = tracing::Span::current();
         let running = self.running.clone();
         tokio::task::spawn_blocking(move || {
@@ -178,6 +200,23 @@ impl PasswordHasher {
         })
         .await
         .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
+    }
+}
+
+/// One place in the line for a hash, left when dropped (also when the
+/// request waiting is dropped, the client having hung up).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn join(line: &Arc<AtomicUsize>) -> Self {
+        line.fetch_add(1, Ordering::SeqCst);
+        Self(line.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -72,6 +72,7 @@ impl Provider {
             }
             Rotation::Reused => {
                 tracing::warn!(client_id = %client.id, family = %family.id, "token.refresh_reused");
+                self.telemetry.count(crate::ports::telemetry::Counted::RefreshReused);
                 self.revoke_family(&family.id).await?;
                 self.audit_member("token.family_revoked", &family.member_id, Some(&client.id), None)
                     .await;

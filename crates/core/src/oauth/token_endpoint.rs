@@ -11,6 +11,7 @@ use crate::oauth::refresh_token::{RefreshFamily, RefreshToken};
 use crate::oauth::revocation_markers::Revocable;
 use crate::oauth::scope::Scope;
 use crate::oauth::token_minting::{Grant, TokenResponse, new_jti};
+use crate::ports::telemetry::Counted;
 use crate::provider::Provider;
 use crate::secret::{hash_token, random_token, verify_token_hash};
 
@@ -54,12 +55,16 @@ impl Provider {
 
     /// Dispatches on `grant_type`.
     pub async fn token(&self, client: &Client, p: &Params) -> Result<TokenResponse, CoreError> {
-        match p.require("grant_type")? {
-            "authorization_code" => self.exchange_code(client, p).await,
-            "refresh_token" => self.refresh_grant(client, p).await,
-            "client_credentials" => self.client_credentials(client, p).await,
-            _ => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type").into()),
+        let (grant, issued) = match p.require("grant_type")? {
+            "authorization_code" => ("authorization_code", self.exchange_code(client, p).await),
+            "refresh_token" => ("refresh_token", self.refresh_grant(client, p).await),
+            "client_credentials" => ("client_credentials", self.client_credentials(client, p).await),
+            _ => return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type").into()),
+        };
+        if issued.is_ok() {
+            self.telemetry.count(Counted::TokensIssued { grant });
         }
+        issued
     }
 
     /// RFC 6749 §4.1.3 with RFC 7636 §4.6.

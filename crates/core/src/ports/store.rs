@@ -188,8 +188,20 @@ pub trait OutboxStore: Send + Sync {
     async fn count_mail(&self) -> Result<u64, StoreError>;
 }
 
-/// Health of the durable store, for `/readyz`.
+/// How a node's database connections are used, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Health of the durable store, for `/readyz` and the metrics.
 #[async_trait]
 pub trait Health: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The connection pool's use, where the store has one.
+    fn pool(&self) -> Option<PoolUse> {
+        None
+    }
 }
