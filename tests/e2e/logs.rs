@@ -1,6 +1,7 @@
 //! The logs as an operator's collector reads them: with `IDP_LOG_FORMAT=json`
 //! one JSON object a line, and one access-log line per request with its
-//! request id, route, status, latency and client address.
+//! request id, route, status, latency and client address, and the member
+//! once the request names one.
 
 use crate::support::node::Node;
 use serde_json::Value;
@@ -48,4 +49,60 @@ async fn json_logs_give_one_access_line_per_request() {
         !log.iter().any(|l| l.contains("hemmelig-passord")),
         "no password in the log"
     );
+}
+
+/// A login, a token and userinfo: each access-log line of a request that
+/// names a member carries the member id; the others none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_lines_name_the_member_where_known() {
+    use crate::support::{PASSWORD, REDIRECT, Site, TestClient, pkce};
+    let node = Node::start(&[("IDP_LOG_FORMAT", "json")]);
+    let kari = crate::support::email();
+    let member = node.cli_json(&["user", "add", "--email", &kari, "--password-stdin"], Some(PASSWORD));
+    let member_id = member["id"].as_str().unwrap().to_owned();
+    let c = node.cli_json(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Portalen",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+        ],
+        None,
+    );
+    let client = TestClient {
+        id: c["client_id"].as_str().unwrap().to_owned(),
+        secret: c["client_secret"].as_str().map(str::to_owned),
+    };
+    let site = Site::plain(
+        format!("http://{}", node.addr),
+        crate::support::smtp::Mailbox::start().await,
+    );
+    let (verifier, challenge) = pkce();
+    let code = site.code_for(&site.browser, &client, &challenge, &kari).await;
+    let tokens = site.redeem(&client, &code, &verifier).await;
+    assert_eq!(
+        site.userinfo_status(tokens["access_token"].as_str().unwrap()).await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let access: Vec<Value> = node
+        .log()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "request.done")
+        .collect();
+    let member_of = |method: &str, route: &str| {
+        access
+            .iter()
+            .find(|l| l["span"]["route"] == route && l["span"]["method"] == method)
+            .unwrap_or_else(|| panic!("{method} {route}: {access:?}"))["span"]["member_id"]
+            .clone()
+    };
+    assert_eq!(member_of("POST", "/login"), member_id.as_str(), "the login");
+    assert_eq!(member_of("POST", "/token"), member_id.as_str(), "the token");
+    assert_eq!(member_of("GET", "/userinfo"), member_id.as_str(), "userinfo");
+    assert_eq!(member_of("GET", "/login"), Value::Null, "no one known yet");
 }

@@ -20,18 +20,49 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
+/// The request a task serves: its id, and the member it turned out to be
+/// for (once a session, a login or a token names one).
+struct RequestScope {
+    id: String,
+    member: std::sync::Mutex<Option<String>>,
+}
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST: RequestScope;
 }
 
 /// Runs `work` as the request `id`: every audit event recorded in it carries
-/// the id. The HTTP layer wraps each request in this.
-pub async fn with_request_id<F: std::future::Future>(id: String, work: F) -> F::Output {
-    REQUEST_ID.scope(id, work).await
+/// the id. The HTTP layer wraps each request in this; it gets back the
+/// member the request was for, if one was named, for its access-log line.
+pub async fn with_request_id<F: std::future::Future>(id: String, work: F) -> (F::Output, Option<String>) {
+    let scope = RequestScope {
+        id,
+        member: std::sync::Mutex::new(None),
+    };
+    REQUEST
+        .scope(scope, async {
+            let out = work.await;
+            let member = REQUEST
+                .try_with(|s| s.member.lock().ok().and_then(|mut m| m.take()))
+                .ok()
+                .flatten();
+            (out, member)
+        })
+        .await
+}
+
+/// Notes that the request being served is for member `id` (the access log
+/// names them); outside a request it does nothing.
+pub fn note_member(id: &str) {
+    let _ = REQUEST.try_with(|s| {
+        if let Ok(mut m) = s.member.lock() {
+            *m = Some(id.to_owned());
+        }
+    });
 }
 
 fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(String::clone).ok()
+    REQUEST.try_with(|s| s.id.clone()).ok()
 }
 
 /// Who acts, as the audit trail names them: `admin:<token id>`, `cli`,

@@ -42,6 +42,7 @@ impl Provider {
     }
 
     pub async fn audit_member(&self, kind: &str, member_id: &str, client_id: Option<&str>, ip: Option<String>) {
+        crate::audit::note_member(member_id);
         let mut ev = AuditEvent::new(kind, format!("member:{member_id}"), self.clock.now())
             .member(member_id)
             .ip(ip);

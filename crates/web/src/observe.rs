@@ -48,10 +48,13 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
     let method = method_label(req.method()).to_owned();
-    let span = tracing::info_span!("request", %method, %route, request_id = %id, %client, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
-    let mut resp = hk_idp_core::audit::with_request_id(id.clone(), next.run(req))
+    let span = tracing::info_span!("request", %method, %route, request_id = %id, %client, status = tracing::field::Empty, latency_ms = tracing::field::Empty, member_id = tracing::field::Empty);
+    let (mut resp, member) = hk_idp_core::audit::with_request_id(id.clone(), next.run(req))
         .instrument(span.clone())
         .await;
+    if let Some(m) = &member {
+        span.record("member_id", m.as_str());
+    }
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     span.record("status", status);

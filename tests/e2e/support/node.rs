@@ -86,6 +86,20 @@ impl Node {
         }
     }
 
+    /// `hk-idp args… --json` on this node's database, which must succeed; its JSON.
+    pub fn cli_json(&self, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+        let db = format!("sqlite://{}/hk-idp.sqlite?mode=rwc", self._data.path().display());
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = crate::support::cli::hk_idp(&[("IDP_DATABASE_URL", db.as_str())], &all, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }

@@ -63,7 +63,11 @@ impl Provider {
         };
         match session {
             Some(s) if self.member_marker_after(&s.member_id, s.started_ms()).await? => Ok(None),
-            other => Ok(other),
+            Some(s) => {
+                crate::audit::note_member(&s.member_id);
+                Ok(Some(s))
+            }
+            None => Ok(None),
         }
     }
 

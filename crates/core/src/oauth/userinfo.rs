@@ -68,6 +68,7 @@ impl Provider {
                 return Err(OAuthError::invalid_token("the access token is invalid or expired").into());
             }
         };
+        crate::audit::note_member(&member.id);
         let mut out = Claims::new();
         out.insert("sub".into(), json!(member.id));
         scope_claims(&member, &scope, &mut out);
