@@ -106,3 +106,75 @@ async fn access_lines_name_the_member_where_known() {
     assert_eq!(member_of("GET", "/userinfo"), member_id.as_str(), "userinfo");
     assert_eq!(member_of("GET", "/login"), Value::Null, "no one known yet");
 }
+
+/// `IDP_OTEL_ENDPOINT`: the request spans reach an OTLP/HTTP collector
+/// (here one of the test's own), protobuf-encoded, with the service name and
+/// the request id of a request made; without the setting nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_are_exported_over_otlp_when_an_endpoint_is_set() {
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    use std::sync::{Arc, Mutex};
+    type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+    let received: Received = Arc::default();
+    let kept = received.clone();
+    let collector = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+        let kept = kept.clone();
+        async move {
+            let content_type = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            kept.lock()
+                .unwrap()
+                .push((uri.path().to_owned(), content_type, body.to_vec()));
+            ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let endpoint = format!("http://{at}");
+    let node = Node::start(&[
+        ("IDP_OTEL_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]);
+    let resp = reqwest::get(format!("http://{}/jwks", node.addr)).await.unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let start = std::time::Instant::now();
+    loop {
+        let got = received.lock().unwrap().clone();
+        let with_id = got.iter().find(|(_, _, body)| contains(body, id.as_bytes()));
+        if let Some((path, content_type, body)) = with_id {
+            assert_eq!(path, "/v1/traces");
+            assert_eq!(content_type, "application/x-protobuf");
+            assert!(contains(body, b"hk-idp"), "the service name");
+            assert!(contains(body, b"/jwks"), "the route");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no trace with {id}: {got:?} {:?}",
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert!(
+        node.log().iter().any(|l| l.contains("traces.exporting")),
+        "the node says where traces go"
+    );
+    drop(node);
+    let quiet = Node::start(&[]);
+    assert!(
+        !quiet.log().iter().any(|l| l.contains("traces.")),
+        "no export without the setting: {:?}",
+        quiet.log()
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The flat variable names of docs/CONTRACT.md ("Configuration") and the settings they set.
-const ENV_NAMES: [(&str, &str); 9] = [
+const ENV_NAMES: [(&str, &str); 10] = [
     ("LISTEN", "server.listen"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("ISSUER", "server.issuer"),
@@ -25,6 +25,7 @@ const ENV_NAMES: [(&str, &str); 9] = [
     ("MAIL_FROM", "mail.from"),
     ("ADMIN_TOKEN", "admin.token"),
     ("LOG_FORMAT", "log.format"),
+    ("OTEL_ENDPOINT", "log.otel_endpoint"),
 ];
 
 /// A variable name (after `IDP_`) that sets a setting: a flat name or SECTION__NAME.
@@ -152,6 +153,8 @@ pub struct AuditSettings {
 #[serde(deny_unknown_fields)]
 pub struct Log {
     pub format: String,
+    /// OTLP/HTTP endpoint traces are exported to; empty: none.
+    pub otel_endpoint: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -343,6 +346,12 @@ impl Settings {
             return Err(invalid("cleanup.batch", "must be at most 10000 rows"));
         }
         self.sealer()?;
+        if !optional_url_ok(&self.log.otel_endpoint, &["http://", "https://"]) {
+            return Err(invalid(
+                "log.otel_endpoint (IDP_OTEL_ENDPOINT)",
+                "must start with http:// or https:// (OTLP over HTTP)",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be text or json"));
         }
