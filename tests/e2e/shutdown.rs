@@ -81,3 +81,29 @@ fn a_request_past_the_grace_is_cut_off_and_the_node_still_exits_0() {
         node.log()
     );
 }
+
+/// `hk-idp probe`, the container image's health check: 0 while the node
+/// at `server.listen` is ready (also when it listens on every address),
+/// non-zero once it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_command_says_whether_the_node_is_ready() {
+    let mut node = Node::start(&[]);
+    let probe = |listen: String, extra: &'static [&'static str]| {
+        let mut args = vec!["probe"];
+        args.extend_from_slice(extra);
+        crate::support::cli::hk_idp(&[("IDP_LISTEN", listen.as_str())], &args, None)
+    };
+    let port = node.addr.port();
+    let ready = probe(format!("0.0.0.0:{port}"), &[]);
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    assert!(probe(node.addr.to_string(), &["--live"]).status.success());
+    node.signal("KILL");
+    node.wait(Duration::from_secs(5));
+    let gone = probe(node.addr.to_string(), &[]);
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("/readyz"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+}

@@ -1,10 +1,11 @@
-//! The command line: `serve` (default), `migrate`, `demo`, and the admin's
+//! The command line: `serve` (default), `migrate`, `probe`, `demo`, and the admin's
 //! commands for `user`, `client`, `keys` and `audit`, which work on the
 //! configured database directly. Every command takes `--json`; exit codes
 //! are listed in `EXIT_CODES`.
 
 mod audit;
 mod client;
+mod probe;
 mod user;
 
 use crate::app::{App, Services};
@@ -46,6 +47,12 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Health check of a node on this machine (a container's): exits 0 when
+    /// its /readyz (with --live: /healthz) at server.listen answers 200.
+    Probe {
+        #[arg(long)]
+        live: bool,
+    },
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -98,6 +105,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => App::build(&settings).await?.run().await,
         Command::Demo => crate::demo::run(settings).await,
+        Command::Probe { live } => {
+            let code = probe::run(settings.server.listen, live).await?;
+            print(json, json!({"status": code}), "ok");
+            Ok(())
+        }
         Command::Migrate => {
             let sql = hk_idp_store_sql::SqlStore::connect(&settings.database.url.0)
                 .await

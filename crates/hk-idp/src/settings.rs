@@ -478,6 +478,38 @@ mod tests {
         );
     }
 
+    /// The deploy files (Kubernetes manifests, the compose file) set only
+    /// variables the service reads: a flat name of the contract or
+    /// `IDP_SECTION__NAME` of a setting in `config/default.toml`.
+    #[test]
+    fn the_deploy_files_set_only_settings_that_exist() {
+        let keys: std::collections::BTreeSet<String> = default_keys().into_iter().collect();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy");
+        let mut files = vec![format!("{root}/compose.yaml")];
+        for entry in std::fs::read_dir(format!("{root}/kubernetes")).unwrap() {
+            files.push(entry.unwrap().path().display().to_string());
+        }
+        let mut seen = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let Some(name) = word.strip_prefix("IDP_") else {
+                    continue;
+                };
+                seen += 1;
+                let setting = match ENV_NAMES.iter().find(|(flat, _)| *flat == name) {
+                    Some((_, path)) => (*path).to_owned(),
+                    None => name.to_ascii_lowercase().replacen("__", ".", 1),
+                };
+                assert!(
+                    keys.contains(&setting),
+                    "{file}: IDP_{name} sets no setting ({setting})"
+                );
+            }
+        }
+        assert!(seen >= 10, "the deploy files name the settings they set");
+    }
+
     /// Every setting of `config/default.toml`, as `section.name`.
     fn default_keys() -> Vec<String> {
         let defaults: toml::Table = DEFAULTS.parse().unwrap();
